@@ -1,0 +1,94 @@
+"""Checkpoints: atomic writes, and loads that never unpickle arbitrary objects."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, truncated, corrupted, unsafe or of another kind."""
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename over ``path``.
+
+    A crash or a failed write (disk full, exception) leaves any previous file at ``path`` intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+    return path
+
+
+def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """Load a file written by :func:`atomic_save` with ``torch.load(weights_only=True)``.
+
+    Only tensors and plain containers/numbers/strings are accepted: a file that would run code
+    when unpickled is refused.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file: missing, truncated/corrupted, or holding objects other than tensors
+        and plain data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"refusing to load {path}: it holds objects other than tensors and plain data, "
+            f"which could run code when unpickled ({str(exc).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupted and cannot be read: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+
+
+def require_keys(ckpt: Any, keys: list[str], path: str | Path) -> dict:
+    """Check that a loaded checkpoint is a mapping holding ``keys``."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(ckpt).__name__}, not a mapping")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {path} lacks {missing}; it holds {sorted(ckpt)} "
+            "(is it a checkpoint of another kind?)"
+        )
+    return ckpt

@@ -1,0 +1,120 @@
+"""Sinkhorn-Knopp: equipartitioned soft assignments of samples to prototypes.
+
+Paper (Caron et al. 2020, Sec. 3.1): with prototype scores ``C^T Z`` (K x B) the codes are
+
+    Q* = Diag(u) exp(C^T Z / epsilon) Diag(v),
+
+where ``u`` (K) and ``v`` (B) rescale rows and columns so that every prototype holds mass 1/K and
+every sample mass 1/B. The reference implementation normalises the matrix in place for a fixed
+number of rounds (prototype rows, then sample columns) and returns ``B * Q`` so that each
+sample's code sums to 1.
+
+This implementation runs the very same rounds but keeps the K x B matrix fixed and updates only
+the scaling vectors (matrix-vector products instead of repeated in-place divisions), and it takes
+two steps that change nothing mathematically but keep it finite:
+
+* each prototype row is shifted by its own maximum before ``exp`` — a per-row factor is removed
+  exactly by the first row normalisation, so it does not change the result, and every row keeps
+  an entry equal to 1 (no overflow for any finite input);
+* the last column normalisation is done as a softmax over prototypes in the log domain, so every
+  sample's code sums to 1 even when all of its entries underflow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from swav_ts.core import distributed as dist_utils
+
+
+def _check_scores(scores: torch.Tensor) -> None:
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (B, K); got shape {tuple(scores.shape)}")
+    if scores.shape[0] == 0 or scores.shape[1] == 0:
+        raise ValueError(f"scores must be non-empty; got shape {tuple(scores.shape)}")
+    n_bad = int((~torch.isfinite(scores)).sum())
+    if n_bad:
+        raise ValueError(
+            f"scores contain {n_bad} NaN/inf values out of {scores.numel()} "
+            f"(shape {tuple(scores.shape)}); Sinkhorn needs finite scores"
+        )
+
+
+@torch.no_grad()
+def sinkhorn(
+    scores: torch.Tensor,
+    epsilon: float = 0.05,
+    n_iters: int = 3,
+    distributed: bool | None = None,
+    check_finite: bool = True,
+) -> torch.Tensor:
+    """Soft codes from prototype scores with the Sinkhorn-Knopp algorithm.
+
+    Parameters
+    ----------
+    scores : Tensor, shape (B, K)
+        Scores of B samples against K prototypes (cosine similarities in SwAV). Any floating
+        dtype; computed in float32 (float64 stays float64), autocast disabled.
+    epsilon : float, default 0.05
+        Entropic regularisation; smaller gives sharper codes.
+    n_iters : int, default 3
+        Rounds of (prototype-row, sample-column) normalisation, as in the original.
+    distributed : bool or None, default None
+        Sum the per-prototype statistics over all ranks (``None``: when a process group is
+        initialised). N ranks holding N shards then get the codes of one process holding the
+        whole batch.
+    check_finite : bool, default True
+        Raise ``ValueError`` on NaN/inf scores (costs one host sync; the trainer turns it off and
+        guards the loss instead).
+
+    Returns
+    -------
+    Tensor, shape (B, K), float32
+        Codes; each row sums to 1, no gradient.
+    """
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be > 0; got {epsilon}")
+    if n_iters < 1:
+        raise ValueError(f"n_iters must be >= 1; got {n_iters}")
+    if check_finite:
+        _check_scores(scores)
+    elif scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (B, K); got shape {tuple(scores.shape)}")
+    is_dist = dist_utils.use_distributed(distributed)
+    dtype = torch.promote_types(scores.dtype, torch.float32)
+    device_type = scores.device.type
+    with torch.autocast(device_type=device_type, enabled=False):
+        scores_t = scores.to(dtype).t()  # (K, B)
+        n_protos = scores_t.shape[0]
+        n_samples = torch.tensor(float(scores_t.shape[1]), device=scores.device, dtype=dtype)
+
+        row_max = scores_t.amax(dim=1, keepdim=True)  # (K, 1)
+        if is_dist:
+            dist_utils.all_reduce_(row_max, op="max")
+            dist_utils.all_reduce_(n_samples, op="sum")
+        # log of exp(scores / epsilon) up to a per-prototype factor; <= 0, each row holds a 0.
+        # The clamp keeps it finite when a difference of huge finite scores overflows.
+        finfo = torch.finfo(dtype)
+        log_p = ((scores_t - row_max) / epsilon).clamp_min(-finfo.max)  # (K, B)
+        p = torch.exp(log_p)  # (K, B) in [0, 1]
+
+        v = torch.ones(p.shape[1], 1, device=p.device, dtype=dtype)  # (B, 1) column scaling
+        for it in range(n_iters):
+            # prototype rows: total mass per prototype must be 1/K
+            row_sum = p @ v  # (K, 1)
+            if is_dist:
+                dist_utils.all_reduce_(row_sum, op="sum")
+            row_sum = row_sum.clamp_min(finfo.tiny)
+            if it == n_iters - 1:
+                break
+            u = 1.0 / (n_protos * row_sum)  # (K, 1)
+            # sample columns: total mass per sample must be 1/B
+            col_sum = p.t() @ u  # (B, 1)
+            v = 1.0 / (n_samples * col_sum.clamp_min(finfo.tiny))  # (B, 1)
+
+        # last column normalisation times B == softmax over prototypes of log(u_k p_kb)
+        log_u = -math.log(n_protos) - torch.log(row_sum)  # (K, 1), finite
+        codes = torch.softmax((log_p + log_u).t(), dim=1)  # (B, K)
+    return codes.float() if dtype != torch.float64 else codes
