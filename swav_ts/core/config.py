@@ -224,7 +224,10 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+            close = (
+                difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
+                or [n for n in names if str(key) in n][:1]
+            )
             hint = (
                 f"; did you mean {(prefix + '.' if prefix else '') + close[0]!r}?" if close else ""
             )

@@ -227,6 +227,11 @@ def train(
 
     model = model.to(device)
     if tcfg.sync_bn and distributed:
+        if device.type != "cuda":
+            raise ValueError(
+                "train.sync_bn=true needs CUDA devices: torch's SyncBatchNorm does not run on "
+                "CPU; set train.sync_bn=false for gloo/CPU runs"
+            )
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     core_model: SwAVModel = model
     optimizer = build_optimizer(core_model, ocfg)

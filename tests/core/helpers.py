@@ -58,15 +58,26 @@ def deterministic_views(batch, generator, device):
 
 def tiny_model(n_prototypes=10, batch_norm=True, hidden_mlp=32, seed=0):
     torch.manual_seed(seed)
-    return SwAVModel(TinyBackbone(batch_norm=batch_norm), hidden_mlp=hidden_mlp, feat_dim=8,
-                     n_prototypes=n_prototypes)
+    return SwAVModel(
+        TinyBackbone(batch_norm=batch_norm),
+        hidden_mlp=hidden_mlp,
+        feat_dim=8,
+        n_prototypes=n_prototypes,
+    )
 
 
 def tiny_config(**train_kw) -> RunConfig:
-    swav = SwAVConfig(n_prototypes=10, feat_dim=8, hidden_mlp=32, freeze_prototypes_iters=2,
-                      queue_length=0)
-    optim = OptimConfig(name="lars", base_lr=0.5, final_lr=0.005, warmup_epochs=1,
-                        start_warmup_lr=0.05, weight_decay=1e-6)
+    swav = SwAVConfig(
+        n_prototypes=10, feat_dim=8, hidden_mlp=32, freeze_prototypes_iters=2, queue_length=0
+    )
+    optim = OptimConfig(
+        name="lars",
+        base_lr=0.5,
+        final_lr=0.005,
+        warmup_epochs=1,
+        start_warmup_lr=0.05,
+        weight_decay=1e-6,
+    )
     kw = dict(epochs=3, batch_size=16, seed=7, device="cpu", progress=False, log_every_iters=2)
     kw.update(train_kw)
     return RunConfig(swav=swav, optim=optim, train=TrainConfig(**kw))

@@ -18,7 +18,7 @@ def run(tmp_path, name, cfg=None, model=None, views=noisy_views, **kw):
 
 
 def test_run_folder_contents_and_learning(tmp_path):
-    model, res = run(tmp_path, "a")
+    _model, res = run(tmp_path, "a")
     assert (res.run_dir / "config.yaml").exists()
     rows = read_metrics(res.run_dir / "metrics.jsonl")
     epochs = [r for r in rows if r["kind"] == "epoch"]
@@ -62,17 +62,18 @@ def test_resume_equals_uninterrupted(tmp_path):
     cfg = tiny_config(checkpoint_every_iters=3)
     full, _ = run(tmp_path, "full", cfg=cfg)
     # interrupted after 5 iterations (mid-epoch 2): the last checkpoint is at iteration 3
-    part, res = run(tmp_path, "resumed", cfg=tiny_config(checkpoint_every_iters=3),
-                    stop_after_iters=5)
+    _part, res = run(
+        tmp_path, "resumed", cfg=tiny_config(checkpoint_every_iters=3), stop_after_iters=5
+    )
     assert res.iterations == 5
     ckpt = load_training_checkpoint(res.checkpoint_path)
     assert ckpt["iteration"] == 5
     # simulate a kill at iteration 5 by rolling back to the iteration-3 checkpoint
-    part3, res3 = run(tmp_path, "killed", cfg=tiny_config(checkpoint_every_iters=3),
-                      stop_after_iters=3)
+    _part3, _res3 = run(
+        tmp_path, "killed", cfg=tiny_config(checkpoint_every_iters=3), stop_after_iters=3
+    )
     resumed = tiny_model(seed=123)  # different init: everything must come from the checkpoint
-    _, res_final = run(tmp_path, "killed", cfg=tiny_config(checkpoint_every_iters=3),
-                       model=resumed)
+    _, res_final = run(tmp_path, "killed", cfg=tiny_config(checkpoint_every_iters=3), model=resumed)
     assert res_final.iterations == 12
     for (name, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=f"{name} differs after resume")
@@ -82,7 +83,7 @@ def test_queue_used_once_full_and_checkpointed(tmp_path):
     cfg = tiny_config(epochs=3, log_every_iters=1)
     cfg.swav.queue_length = 32
     cfg.swav.queue_start_epoch = 1
-    model, res = run(tmp_path, "q", cfg=cfg)
+    _model, res = run(tmp_path, "q", cfg=cfg)
     rows = [r for r in read_metrics(res.run_dir / "metrics.jsonl") if r["kind"] == "epoch"]
     assert [r["queue_in_use"] for r in rows] == [False, True, True]
     ckpt = load_training_checkpoint(res.checkpoint_path)
