@@ -10,14 +10,16 @@ number of rounds (prototype rows, then sample columns) and returns ``B * Q`` so 
 sample's code sums to 1.
 
 This implementation runs the very same rounds but keeps the K x B matrix fixed and updates only
-the scaling vectors (matrix-vector products instead of repeated in-place divisions), and it takes
-two steps that change nothing mathematically but keep it finite:
+the scaling vectors u and v (matrix-vector products instead of repeated in-place divisions of the
+whole matrix), and it takes two steps that change nothing mathematically but keep it finite:
 
-* each prototype row is shifted by its own maximum before ``exp`` — a per-row factor is removed
-  exactly by the first row normalisation, so it does not change the result, and every row keeps
-  an entry equal to 1 (no overflow for any finite input);
-* the last column normalisation is done as a softmax over prototypes in the log domain, so every
-  sample's code sums to 1 even when all of its entries underflow.
+* each prototype row is shifted by its own maximum before ``exp``. A per-row factor is removed
+  exactly by the first row normalisation (and the original's division by the total is such a
+  factor), so the result is unchanged, while every row keeps an entry equal to 1: no overflow
+  for any finite input;
+* a sample whose entries all underflow (possible only for extreme, non-cosine scores) gets its
+  last column normalisation as a softmax over prototypes in the log domain, so every sample's
+  code sums to 1.
 """
 
 from __future__ import annotations
@@ -86,19 +88,18 @@ def sinkhorn(
     dtype = torch.promote_types(scores.dtype, torch.float32)
     device_type = scores.device.type
     with torch.autocast(device_type=device_type, enabled=False):
-        scores_t = scores.to(dtype).t()  # (K, B)
+        scores_t = scores.to(dtype).t()  # (K, B), a view: memory stays (B, K)
         n_protos = scores_t.shape[0]
         n_samples = torch.tensor(float(scores_t.shape[1]), device=scores.device, dtype=dtype)
+        finfo = torch.finfo(dtype)
 
         row_max = scores_t.amax(dim=1, keepdim=True)  # (K, 1)
         if is_dist:
             dist_utils.all_reduce_(row_max, op="max")
             dist_utils.all_reduce_(n_samples, op="sum")
-        # log of exp(scores / epsilon) up to a per-prototype factor; <= 0, each row holds a 0.
-        # The clamp keeps it finite when a difference of huge finite scores overflows.
-        finfo = torch.finfo(dtype)
-        log_p = ((scores_t - row_max) / epsilon).clamp_min(-finfo.max)  # (K, B)
-        p = torch.exp(log_p)  # (K, B) in [0, 1]
+        # exp(scores / epsilon) up to a per-prototype factor: entries in [0, 1], each row
+        # holds a 1. (A difference of huge finite scores that overflows gives exp(-inf) = 0.)
+        p = (scores_t - row_max).mul_(1.0 / epsilon).exp_()  # (K, B)
 
         v = torch.ones(p.shape[1], 1, device=p.device, dtype=dtype)  # (B, 1) column scaling
         for it in range(n_iters):
@@ -107,14 +108,25 @@ def sinkhorn(
             if is_dist:
                 dist_utils.all_reduce_(row_sum, op="sum")
             row_sum = row_sum.clamp_min(finfo.tiny)
+            u = 1.0 / (n_protos * row_sum)  # (K, 1)
             if it == n_iters - 1:
                 break
-            u = 1.0 / (n_protos * row_sum)  # (K, 1)
             # sample columns: total mass per sample must be 1/B
             col_sum = p.t() @ u  # (B, 1)
             v = 1.0 / (n_samples * col_sum.clamp_min(finfo.tiny))  # (B, 1)
 
-        # last column normalisation times B == softmax over prototypes of log(u_k p_kb)
-        log_u = -math.log(n_protos) - torch.log(row_sum)  # (K, 1), finite
-        codes = torch.softmax((log_p + log_u).t(), dim=1)  # (B, K)
+        # last column normalisation, times B: each sample's code sums to 1
+        col_sum = p.t() @ u  # (B, 1)
+        codes = (p.t() * u.t()).div_(col_sum.clamp_min(finfo.tiny))  # (B, K)
+        # Samples whose whole column underflowed (only for extreme, non-cosine scores): the
+        # same normalisation as a softmax over prototypes in the log domain.
+        bad = col_sum[:, 0] < finfo.tiny / finfo.eps  # (B,)
+        log_u = -math.log(n_protos) - torch.log(row_sum).t()  # (1, K)
+        if codes.device.type == "cpu":
+            if bool(bad.any()):
+                log_q = ((scores_t.t()[bad] - row_max.t()) / epsilon).clamp_min(-finfo.max)
+                codes[bad] = torch.softmax(log_q + log_u, dim=1)
+        else:  # no host sync on accelerators: compute the fallback for all, select
+            log_q = ((scores_t.t() - row_max.t()) / epsilon).clamp_min(-finfo.max)  # (B, K)
+            codes = torch.where(bad[:, None], torch.softmax(log_q + log_u, dim=1), codes)
     return codes.float() if dtype != torch.float64 else codes

@@ -1,0 +1,95 @@
+"""Benchmark: our Sinkhorn against the plain formula of the original, in one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from swav_ts.bench.common import format_table, machine_info, median_time_s, write_json
+from swav_ts.core.sinkhorn import sinkhorn
+
+logger = logging.getLogger(__name__)
+
+
+def plain_sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, n_iters: int = 3) -> torch.Tensor:
+    """The original's formula (single process): exp, then in-place normalisations."""
+    q = torch.exp(scores.float() / epsilon).t()  # (K, B)
+    n_samples, n_protos = q.shape[1], q.shape[0]
+    q /= torch.sum(q)
+    for _ in range(n_iters):
+        q /= torch.sum(q, dim=1, keepdim=True)
+        q /= n_protos
+        q /= torch.sum(q, dim=0, keepdim=True)
+        q /= n_samples
+    q *= n_samples
+    return q.t()
+
+
+def run_sinkhorn_benchmark(
+    batch_sizes: Sequence[int] = (256, 4096, 16384),
+    n_prototypes: Sequence[int] = (300, 3000),
+    dtypes: Sequence[str] = ("float32", "bfloat16"),
+    device: str = "cpu",
+    repeats: int = 7,
+    threads: int | None = 1,
+) -> dict[str, Any]:
+    """Median time of ours vs the plain formula for every (B, K, dtype); ratio ours/plain.
+
+    Also records whether each stays finite on extreme scores (|scores / epsilon| = 1e4).
+    """
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else None
+    rows = []
+    for b in batch_sizes:
+        for k in n_prototypes:
+            g = torch.Generator(device="cpu").manual_seed(b + k)
+            z = torch.nn.functional.normalize(torch.randn(b, 128, generator=g), dim=1)
+            c = torch.nn.functional.normalize(torch.randn(k, 128, generator=g), dim=1)
+            base = (z @ c.t()).to(dev)
+            for dtype_name in dtypes:
+                scores = base.to(getattr(torch, dtype_name))
+                t_plain = median_time_s(lambda s=scores: plain_sinkhorn(s), repeats, sync=sync)
+                t_ours = median_time_s(
+                    lambda s=scores: sinkhorn(s, check_finite=False), repeats, sync=sync
+                )
+                extreme = (scores.float() * 1e4 * 0.05 / scores.float().abs().max()).to(
+                    scores.dtype
+                )
+                rows.append(
+                    {
+                        "B": b,
+                        "K": k,
+                        "dtype": dtype_name,
+                        "plain_ms": t_plain * 1e3,
+                        "ours_ms": t_ours * 1e3,
+                        "ratio_ours_over_plain": t_ours / t_plain,
+                        "plain_finite_at_1e4": bool(torch.isfinite(plain_sinkhorn(extreme)).all()),
+                        "ours_finite_at_1e4": bool(torch.isfinite(sinkhorn(extreme)).all()),
+                    }
+                )
+                logger.info("sinkhorn B=%d K=%d %s done", b, k, dtype_name)
+    return {"benchmark": "sinkhorn", "device": str(dev), "machine": machine_info(), "rows": rows}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(prog="swav-ts bench sinkhorn", description=__doc__)
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 4096, 16384])
+    p.add_argument("--prototypes", type=int, nargs="+", default=[300, 3000])
+    p.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", default=None, help="write the result to this JSON file")
+    a = p.parse_args(argv)
+    res = run_sinkhorn_benchmark(
+        a.batch_sizes, a.prototypes, a.dtypes, a.device, a.repeats, a.threads
+    )
+    print(format_table(res["rows"]))
+    write_json(res, a.json)
+    return res

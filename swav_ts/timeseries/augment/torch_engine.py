@@ -1,0 +1,268 @@
+"""Batched torch engine: every augmentation for the whole batch at once, on x's device.
+
+Randomness is split from computation: :meth:`TorchAugmenter.sample_params` draws every
+random quantity (per sample) from the documented distributions, :meth:`TorchAugmenter.apply`
+is a deterministic function of ``(x, params)``. No Python loop runs over samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from swav_ts.timeseries.augment.base import (
+    check_batch_shape,
+    cubic_basis,
+    linear_basis,
+    segment_ids,
+)
+from swav_ts.timeseries.augment.config import AUGMENTATION_ORDER, AugmentConfig
+
+#: ``params[name]`` holds the draws of one augmentation; ``params[name]["apply"]`` is the
+#: per-sample Bernoulli(p) selection, shape (B,).
+TorchAugmentParams = dict[str, dict[str, Tensor]]
+
+
+def _rotation_from_quaternion(q: Tensor) -> Tensor:
+    """Rotation matrices (B, 3, 3) from unit quaternions (B, 4) ordered (w, x, y, z)."""
+    w, x, y, z = q.unbind(-1)
+    rows = [
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ]  # fmt: skip
+    return torch.stack(rows, dim=-1).reshape(q.shape[0], 3, 3)
+
+
+def _rotation_from_axis_angle(axis: Tensor, angle_rad: Tensor) -> Tensor:
+    """Rodrigues' formula: unit axes (B, 3), angles (B,) -> rotation matrices (B, 3, 3)."""
+    ux, uy, uz = axis.unbind(-1)
+    zero = torch.zeros_like(ux)
+    k = torch.stack([zero, -uz, uy, uz, zero, -ux, -uy, ux, zero], dim=-1).reshape(-1, 3, 3)
+    eye = torch.eye(3, dtype=axis.dtype, device=axis.device).expand_as(k)
+    sin = angle_rad.sin()[:, None, None]
+    cos = angle_rad.cos()[:, None, None]
+    return eye + sin * k + (1 - cos) * (k @ k)
+
+
+class TorchAugmenter:
+    """Apply the :class:`AugmentConfig` pipeline to a torch batch ``(B, C, T)``.
+
+    Parameters
+    ----------
+    config : AugmentConfig
+        Augmentations, their probabilities and distribution parameters.
+
+    Notes
+    -----
+    Draws are made on ``generator.device`` (so a CPU generator reproduces the same
+    augmentation on CPU and CUDA inputs) and moved to the input's device.
+    """
+
+    def __init__(self, config: AugmentConfig | None = None) -> None:
+        if config is None:
+            config = AugmentConfig()
+        if not isinstance(config, AugmentConfig):
+            raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
+        self.config = config
+        self._basis_cache: dict[tuple, Tensor] = {}
+
+    def __repr__(self) -> str:
+        return f"TorchAugmenter(active={self.config.active()})"
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        """Augment ``x`` (B, C, T); returns a new tensor of the same shape/dtype/device."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor (B, C, T), got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        batch, n_channels, n_timepoints = check_batch_shape(tuple(x.shape), self.config)
+        params = self.sample_params(batch, n_channels, n_timepoints, generator, x.device)
+        return self.apply(x, params)
+
+    # ------------------------------------------------------------------ sampling
+    def sample_params(
+        self,
+        batch: int,
+        n_channels: int,
+        n_timepoints: int,
+        generator: torch.Generator,
+        device: torch.device | str | None = None,
+    ) -> TorchAugmentParams:
+        """Draw the random parameters of every active augmentation for one batch.
+
+        Parameters
+        ----------
+        batch, n_channels, n_timepoints : int
+            Shape ``(B, C, T)`` of the batch to augment.
+        generator : torch.Generator
+            Source of all randomness; draws happen on its device.
+        device : torch.device or str, optional
+            Where the returned tensors live (default: the generator's device).
+
+        Returns
+        -------
+        dict
+            ``{name: {"apply": (B,) bool, ...draws}}`` for each augmentation with ``p > 0``:
+            ``time_warp.speed`` (B, n_knots); ``permutation.order`` (B, n_segments) long,
+            output position j takes original segment ``order[j]``;
+            ``rotation.matrix`` (B, 3, 3); ``scaling.factor`` (B, C);
+            ``magnitude_warp.knot_value`` (B, C, n_knots); ``jitter.noise`` (B, C, T)
+            (already multiplied by sigma); ``time_mask.start``/``length`` (B,) long;
+            ``channel_dropout.keep`` (B, C) bool.
+        """
+        cfg = self.config
+        check_batch_shape((batch, n_channels, n_timepoints), cfg)
+        gen_device = generator.device
+        device = gen_device if device is None else torch.device(device)
+        f32 = torch.float32
+
+        def rand(*size: int, dtype: torch.dtype = f32) -> Tensor:
+            return torch.rand(size, generator=generator, device=gen_device, dtype=dtype)
+
+        def randn(*size: int) -> Tensor:
+            return torch.randn(size, generator=generator, device=gen_device, dtype=f32)
+
+        params: TorchAugmentParams = {}
+        for name in AUGMENTATION_ORDER:
+            sub = getattr(cfg, name)
+            if sub.p <= 0:
+                continue
+            draws: dict[str, Tensor] = {"apply": rand(batch) < sub.p}
+            if name == "time_warp":
+                m = sub.max_speed_change
+                draws["speed"] = 1.0 + m * (2.0 * rand(batch, sub.n_knots) - 1.0)
+            elif name == "permutation":
+                draws["order"] = rand(batch, sub.n_segments).argsort(dim=1)
+            elif name == "rotation":
+                if sub.uniform_so3:
+                    q = randn(batch, 4).double()
+                    q = q / q.norm(dim=1, keepdim=True)
+                    matrix = _rotation_from_quaternion(q)
+                else:
+                    axis = randn(batch, 3).double()
+                    axis = axis / axis.norm(dim=1, keepdim=True)
+                    angle = rand(batch, dtype=torch.float64) * math.radians(sub.max_angle_deg)
+                    matrix = _rotation_from_axis_angle(axis, angle)
+                draws["matrix"] = matrix.to(f32)
+            elif name == "scaling":
+                draws["factor"] = 1.0 + sub.sigma * randn(batch, n_channels)
+            elif name == "magnitude_warp":
+                draws["knot_value"] = 1.0 + sub.sigma * randn(batch, n_channels, sub.n_knots)
+            elif name == "jitter":
+                draws["noise"] = sub.sigma * randn(batch, n_channels, n_timepoints)
+            elif name == "time_mask":
+                max_len = max(1, math.floor(sub.max_fraction * n_timepoints))
+                length = torch.randint(
+                    1, max_len + 1, (batch,), generator=generator, device=gen_device
+                )
+                n_starts = (n_timepoints - length + 1).double()  # (B,)
+                start = (rand(batch, dtype=torch.float64) * n_starts).floor().long()
+                draws["length"] = length
+                draws["start"] = torch.minimum(start, n_timepoints - length)
+            elif name == "channel_dropout":
+                draws["keep"] = rand(batch, n_channels) >= sub.drop_prob
+            params[name] = draws
+        return {k: {kk: vv.to(device) for kk, vv in v.items()} for k, v in params.items()}
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, x: Tensor, params: TorchAugmentParams) -> Tensor:
+        """Deterministically apply drawn ``params`` to ``x`` (B, C, T).
+
+        Samples whose ``apply`` flag is False are left unchanged by that augmentation.
+        """
+        out = x
+        for name in AUGMENTATION_ORDER:
+            if name in params:
+                out = getattr(self, f"_apply_{name}")(out, params[name])
+        return out
+
+    def _basis(self, kind: str, n_knots: int, n_timepoints: int, device: torch.device) -> Tensor:
+        key = (kind, n_knots, n_timepoints, str(device))
+        if key not in self._basis_cache:
+            fn = linear_basis if kind == "linear" else cubic_basis
+            self._basis_cache[key] = torch.from_numpy(np.array(fn(n_knots, n_timepoints))).to(
+                device
+            )  # (T, n_knots) float64
+        return self._basis_cache[key]
+
+    def _apply_time_warp(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        n_timepoints = x.shape[2]
+        basis = self._basis("linear", p["speed"].shape[1], n_timepoints, x.device)
+        speed = p["speed"].double() @ basis.T  # (B, T)
+        speed = torch.where(p["apply"][:, None], speed, torch.ones_like(speed))
+        steps = 0.5 * (speed[:, 1:] + speed[:, :-1])  # (B, T-1)
+        cum = torch.cat([torch.zeros_like(speed[:, :1]), steps.cumsum(dim=1)], dim=1)  # (B, T)
+        tau = (n_timepoints - 1) * cum / cum[:, -1:]  # (B, T) source time of each output t
+        return linear_gather(x, tau)
+
+    def _apply_permutation(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        batch, n_channels, n_timepoints = x.shape
+        order = p["order"]  # (B, n)
+        seg = torch.from_numpy(segment_ids(order.shape[1], n_timepoints)).to(x.device)  # (T,)
+        position = order.argsort(dim=1)  # (B, n) output position of each original segment
+        t = torch.arange(n_timepoints, device=x.device)
+        key = position[:, seg] * n_timepoints + t  # (B, T)
+        src = key.argsort(dim=1)  # (B, T) source index for each output time point
+        src = torch.where(p["apply"][:, None], src, t.expand_as(src))
+        return x.gather(2, src[:, None, :].expand(batch, n_channels, n_timepoints))
+
+    def _apply_rotation(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        triplets = self.config.rotation.triplets
+        if not triplets:
+            return x
+        batch, _, n_timepoints = x.shape
+        eye = torch.eye(3, dtype=x.dtype, device=x.device).expand(batch, 3, 3)
+        matrix = torch.where(p["apply"][:, None, None], p["matrix"].to(x.dtype), eye)
+        idx = torch.tensor([c for trip in triplets for c in trip], device=x.device)  # (3G,)
+        xs = x[:, idx].reshape(batch, len(triplets), 3, n_timepoints)  # (B, G, 3, T)
+        rotated = torch.einsum("bij,bgjt->bgit", matrix, xs)
+        out = x.clone()
+        out[:, idx] = rotated.reshape(batch, 3 * len(triplets), n_timepoints)
+        return out
+
+    def _apply_scaling(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        factor = p["factor"].to(x.dtype)  # (B, C)
+        factor = torch.where(p["apply"][:, None], factor, torch.ones_like(factor))
+        return x * factor[:, :, None]
+
+    def _apply_magnitude_warp(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        knots = p["knot_value"]  # (B, C, n_knots)
+        basis = self._basis("cubic", knots.shape[2], x.shape[2], x.device)
+        curve = (knots.double() @ basis.T).to(x.dtype)  # (B, C, T)
+        curve = torch.where(p["apply"][:, None, None], curve, torch.ones_like(curve))
+        return x * curve
+
+    def _apply_jitter(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        noise = p["noise"].to(x.dtype)  # (B, C, T)
+        return torch.where(p["apply"][:, None, None], x + noise, x)
+
+    def _apply_time_mask(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        t = torch.arange(x.shape[2], device=x.device)
+        start = p["start"][:, None]
+        masked = (t >= start) & (t < start + p["length"][:, None]) & p["apply"][:, None]  # (B, T)
+        if self.config.time_mask.fill == "mean":
+            fill = x.mean(dim=2, keepdim=True)  # (B, C, 1)
+        else:
+            fill = torch.zeros((), dtype=x.dtype, device=x.device)
+        return torch.where(masked[:, None, :], fill, x)
+
+    def _apply_channel_dropout(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        keep = p["keep"] | ~p["apply"][:, None]  # (B, C)
+        return torch.where(keep[:, :, None], x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def linear_gather(x: Tensor, tau: Tensor) -> Tensor:
+    """Sample ``x`` (B, C, T) at fractional times ``tau`` (B, T') by linear interpolation."""
+    batch, n_channels, n_timepoints = x.shape
+    i0 = tau.floor().long().clamp(0, n_timepoints - 2)  # (B, T')
+    w = (tau - i0).to(x.dtype)[:, None, :]  # (B, 1, T')
+    idx0 = i0[:, None, :].expand(batch, n_channels, -1)
+    left = x.gather(2, idx0)
+    right = x.gather(2, idx0 + 1)
+    return left + w * (right - left)
