@@ -180,7 +180,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
-            return tuple(_convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+            return tuple(_convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
         item_tp = args[0] if args else Any
         items = [_convert(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
@@ -239,6 +239,8 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
         if prefix and not str(exc).startswith(prefix):
             raise ConfigError(f"{prefix}.{exc}") from None
         raise
+    except (ValueError, TypeError) as exc:  # validation of sections defined elsewhere
+        raise ConfigError(f"{prefix or cls.__name__}: {exc}") from None
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -1,0 +1,98 @@
+"""Configuration of a time-series SwAV run: the core sections plus data, encoder, crops and
+augmentations. ``configs/timeseries/*.yaml`` mirror these dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from swav_ts.core.config import ConfigError, OptimConfig, RunConfig, SwAVConfig, TrainConfig
+from swav_ts.timeseries.augment.config import AugmentConfig
+from swav_ts.timeseries.crops import MultiCropConfig
+
+
+@dataclass
+class TSDataConfig:
+    """Where pretraining data comes from and how it is cut into contexts.
+
+    ``source`` is ``"hapt"`` (the shipped HAPT recordings), a ``.npy``/``.npz`` array
+    ``(n_cases, n_channels, n_timepoints)``, a UEA/UCR ``.ts`` file, or a CSV/Parquet file or
+    glob of recordings (read with :func:`swav_ts.data.read_recordings`).
+    """
+
+    source: str = "hapt"
+    split: Literal["train", "test", "all"] = "train"
+    context_length: int = 256
+    stride: int = 64
+    normalize: bool = True
+    time_col: str = "timestamp"
+    time_unit: str = "ms"
+    rate_hz: float | None = None
+    channels: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.context_length < 2:
+            raise ConfigError(f"context_length: must be >= 2, got {self.context_length}")
+        if self.stride < 1:
+            raise ConfigError(f"stride: must be >= 1, got {self.stride}")
+
+
+@dataclass
+class EncoderConfig:
+    """An encoder from the registry (:func:`swav_ts.timeseries.encoders.list_encoders`)."""
+
+    name: str = "cnn3"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _ts_swav() -> SwAVConfig:
+    return SwAVConfig(n_prototypes=60, feat_dim=128, hidden_mlp=512, freeze_prototypes_iters=100)
+
+
+def _ts_optim() -> OptimConfig:
+    return OptimConfig(
+        name="adamw",
+        base_lr=1e-3,
+        final_lr=1e-5,
+        warmup_epochs=1.0,
+        start_warmup_lr=1e-5,
+        weight_decay=1e-4,
+    )
+
+
+def _ts_train() -> TrainConfig:
+    return TrainConfig(epochs=20, batch_size=128, checkpoint_every_iters=0)
+
+
+def _ts_crops() -> MultiCropConfig:
+    return MultiCropConfig(n_global=2, global_length=128, n_local=6, local_length=48)
+
+
+@dataclass
+class TimeSeriesConfig(RunConfig):
+    """Everything a time-series pretraining run needs; defaults suit 50 Hz wearables."""
+
+    modality: Literal["timeseries"] = "timeseries"
+    swav: SwAVConfig = field(default_factory=_ts_swav)
+    optim: OptimConfig = field(default_factory=_ts_optim)
+    train: TrainConfig = field(default_factory=_ts_train)
+    data: TSDataConfig = field(default_factory=TSDataConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    crops: MultiCropConfig = field(default_factory=_ts_crops)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        ctx = self.data.context_length
+        for name in ("global_length", "local_length"):
+            length = getattr(self.crops, name)
+            if length > ctx:
+                raise ConfigError(f"crops.{name}={length} is longer than data.context_length={ctx}")
+        n_views = self.crops.n_global + self.crops.n_local
+        if n_views < 2:
+            raise ConfigError(f"crops: SwAV needs at least 2 views, got {n_views}")
+        bad = [c for c in self.swav.crops_for_assign if c >= n_views]
+        if bad:
+            raise ConfigError(
+                f"swav.crops_for_assign={self.swav.crops_for_assign} names crop {bad[0]} but "
+                f"crops make only {n_views} views"
+            )

@@ -1,0 +1,175 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+from swav_ts import TimeSeriesSwAV
+from swav_ts.data import Recording
+
+FAST = dict(
+    encoder="cnn3",
+    encoder_kwargs={"widths": [8, 16, 16]},
+    n_prototypes=6,
+    feat_dim=8,
+    hidden_mlp=16,
+    epochs=1,
+    batch_size=16,
+    global_length=96,
+    local_length=48,
+    n_local=2,
+    device="cpu",
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(shared_data):
+    d = np.load(shared_data / "hapt" / "tiny_w128.npz")
+    return d["X_train"], d["y_train"].astype(int), d["X_test"], d["y_test"].astype(int)
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny):
+    return TimeSeriesSwAV(random_state=0, **FAST).fit(tiny[0])
+
+
+def test_fit_transform_predict_shapes(fitted, tiny):
+    Z = fitted.transform(tiny[2])
+    assert Z.shape == (60, 16) and Z.dtype == np.float32 and np.isfinite(Z).all()
+    p = fitted.predict(tiny[2])
+    assert p.shape == (60,) and p.min() >= 0 and p.max() < 6
+    assert len(fitted.history_) == 1
+
+
+def test_same_random_state_same_embeddings(fitted, tiny):
+    again = TimeSeriesSwAV(random_state=0, **FAST).fit(tiny[0])
+    np.testing.assert_array_equal(again.transform(tiny[2]), fitted.transform(tiny[2]))
+    other = TimeSeriesSwAV(random_state=1, **FAST).fit(tiny[0])
+    assert not np.allclose(other.transform(tiny[2]), fitted.transform(tiny[2]))
+
+
+def test_save_load_round_trip(fitted, tiny, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    assert path.suffix == ".safetensors"
+    loaded = TimeSeriesSwAV.load(path)
+    np.testing.assert_array_equal(loaded.transform(tiny[2]), fitted.transform(tiny[2]))
+    np.testing.assert_array_equal(loaded.predict(tiny[2]), fitted.predict(tiny[2]))
+    assert loaded.get_params() == fitted.get_params()
+
+
+def test_load_rejects_other_files(fitted, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="not a TimeSeriesSwAV model file"):
+        TimeSeriesSwAV.load(tmp_path / "junk.safetensors")
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"), metadata={"format": "x"})
+    with pytest.raises(ValueError, match="holds format 'x'"):
+        TimeSeriesSwAV.load(tmp_path / "other.safetensors")
+    # a file of another version
+    path = fitted.save(tmp_path / "m.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta, state = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    save_file(
+        state, str(tmp_path / "old.safetensors"), metadata={**meta, "swav_ts_version": "0.0.1"}
+    )
+    with pytest.raises(ValueError, match="written by swav_ts 0.0.1"):
+        TimeSeriesSwAV.load(tmp_path / "old.safetensors")
+    # another architecture under the same config
+    state["backbone.blocks.0.0.weight"] = torch.zeros(3, 3, 3)
+    save_file(state, str(tmp_path / "arch.safetensors"), metadata=meta)
+    with pytest.raises(ValueError, match="does not match the architecture"):
+        TimeSeriesSwAV.load(tmp_path / "arch.safetensors")
+    with pytest.raises(FileNotFoundError):
+        TimeSeriesSwAV.load(tmp_path / "missing.safetensors")
+
+
+def test_bad_input(fitted, tiny):
+    with pytest.raises(NotFittedError):
+        TimeSeriesSwAV().transform(tiny[2])
+    with pytest.raises(ValueError, match="X has 3 channels but the model was fitted on 6"):
+        fitted.transform(tiny[2][:, :3])
+    with pytest.raises(ValueError, match="shorter than the encoder's minimum of 8"):
+        fitted.transform(tiny[2][:, :, :5])
+    X = tiny[2].copy()
+    X[0, 1, 5] = np.nan
+    with pytest.raises(ValueError, match="1 NaN values"):
+        fitted.transform(X)
+    with pytest.raises(ValueError, match=r"must have shape \(n_cases, n_channels, n_timepoints\)"):
+        fitted.transform(tiny[2][0])
+    with pytest.raises(ValueError, match="unknown encoder 'nope'.*cnn3"):
+        TimeSeriesSwAV(encoder="nope", epochs=1).fit(tiny[0])
+    with pytest.raises(TypeError, match="real numbers"):
+        fitted.transform(np.array([[["a"]]]))
+
+
+def test_impute(tiny):
+    X = tiny[0].copy()
+    X[:5, 2, 10:20] = np.nan
+    est = TimeSeriesSwAV(random_state=0, impute=True, **FAST).fit(X)
+    assert np.isfinite(est.transform(X)).all()
+
+
+def test_sklearn_composition(tiny):
+    X, y = tiny[0], tiny[1]
+    est = TimeSeriesSwAV(random_state=0, **FAST)
+    cloned = clone(est)
+    assert cloned.get_params() == est.get_params()
+    pipe = Pipeline([("swav", est), ("clf", LogisticRegression(max_iter=500))])
+    scores = cross_val_score(pipe, X, y, cv=2)
+    assert scores.shape == (2,) and np.all(scores > 0)
+    grid = GridSearchCV(pipe, {"swav__n_prototypes": [4, 6]}, cv=2).fit(X, y)
+    assert grid.best_params_["swav__n_prototypes"] in (4, 6)
+
+
+def test_sklearn_estimator_checks():
+    # sklearn's generic checks feed 2-D tabular data; the ones below apply to any estimator.
+    # Exempt (and why): checks that fit on 2-D (n_samples, n_features) data, since this
+    # estimator's contract is 3-D (n_cases, n_channels, n_timepoints) input.
+    est = TimeSeriesSwAV(**FAST)
+    check_parameters_default_constructible("TimeSeriesSwAV", est)
+    check_no_attributes_set_in_init("TimeSeriesSwAV", est)
+    check_get_params_invariance("TimeSeriesSwAV", est)
+    check_set_params("TimeSeriesSwAV", est)
+
+
+def test_does_not_overwrite_parameters(tiny):
+    est = TimeSeriesSwAV(random_state=0, **FAST)
+    before = est.get_params()
+    est.fit(tiny[0])
+    assert est.get_params() == before
+
+
+def test_fit_on_recordings_and_embed_recording(tiny):
+    rng = np.random.default_rng(0)
+    recs = [
+        Recording(
+            signals=rng.standard_normal((6, 2000)).cumsum(1).astype(np.float32) / 20,
+            labels=None,
+            rate_hz=50.0,
+            channel_names=[f"c{i}" for i in range(6)],
+            start_time=10.0,
+            recording_id=f"r{i}",
+        )
+        for i in range(2)
+    ]
+    est = TimeSeriesSwAV(random_state=0, context_length=128, **FAST).fit(recs)
+    Z, t = est.embed_recording(recs[0], window_s=2.56, stride_s=1.0)
+    n_expected = (2000 - 128) // 50 + 1
+    assert Z.shape == (n_expected, 16) and t.shape == (n_expected,)
+    assert t[0] == pytest.approx(10.0) and t[1] == pytest.approx(11.0)
+    direct = est.transform(recs[0].signals[None, :, 50:178])
+    np.testing.assert_allclose(Z[1], direct[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="longer than recording 'r0'"):
+        est.embed_recording(recs[0], window_s=100.0, stride_s=1.0)
