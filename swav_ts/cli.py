@@ -65,12 +65,16 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         verbose=cfg.train.progress,
     )
     est.fit(data)
-    path = est.save(out / "model.safetensors")
-    last = est.history_[-1]["loss"] if est.history_ else float("nan")
-    print(
-        f"pretraining finished: {len(est.history_)} epochs, final loss {last:.4f}; "
-        f"model saved to {path}"
-    )
+    from swav_ts.core import distributed as dist_utils
+
+    if dist_utils.is_main_process():  # under torchrun only rank 0 writes
+        path = est.save(out / "model.safetensors")
+        last = est.history_[-1]["loss"] if est.history_ else float("nan")
+        print(
+            f"pretraining finished: {len(est.history_)} epochs, final loss {last:.4f}; "
+            f"model saved to {path}"
+        )
+    dist_utils.destroy()
     return 0
 
 
