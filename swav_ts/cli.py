@@ -21,6 +21,7 @@ BENCHMARKS = {
     "ddp": "swav_ts.bench.ddp",
     "gpu": "swav_ts.bench.gpu",
     "hapt": "swav_ts.bench.hapt",
+    "uea": "swav_ts.bench.uea",
     "cifar": "swav_ts.image.bench",
 }
 
