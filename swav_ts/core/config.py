@@ -7,6 +7,7 @@ overrides (``optim.base_lr=0.3``) are applied to the plain data before it is che
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import json
@@ -207,8 +208,13 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported annotation {_type_name(tp)}")
 
 
-def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
+def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "", base: Any = None) -> T:
     """Build dataclass ``cls`` from plain data, strictly.
+
+    Keys absent from ``data`` keep the value of ``base`` (default ``cls()``), and a nested
+    section given as a mapping is merged over that section of ``base``: a partial YAML file
+    or a ``--set`` override changes only the keys it names, never the defaults that a
+    modality config gives its sections.
 
     Raises
     ------
@@ -218,9 +224,11 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix or '<root>'}: expected a mapping, got {type(data).__name__}")
+    if base is None:
+        base = cls()
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
-    kwargs = {}
+    kwargs = {name: copy.deepcopy(getattr(base, name)) for name in names}
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if key not in names:
@@ -232,7 +240,15 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
                 f"; did you mean {(prefix + '.' if prefix else '') + close[0]!r}?" if close else ""
             )
             raise ConfigError(f"unknown config key {dotted!r}{hint} (valid: {', '.join(names)})")
-        kwargs[key] = _convert(value, hints[key], dotted)
+        section = getattr(base, key)
+        if dataclasses.is_dataclass(hints[key]) and dataclasses.is_dataclass(section):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{dotted}: expected a mapping for section {hints[key].__name__}, got {value!r}"
+                )
+            kwargs[key] = from_dict(hints[key], value, prefix=dotted, base=section)
+        else:
+            kwargs[key] = _convert(value, hints[key], dotted)
     try:
         return cls(**kwargs)
     except ConfigError as exc:

@@ -6,6 +6,7 @@ from swav_ts.core.config import (
     OptimConfig,
     RunConfig,
     SwAVConfig,
+    TrainConfig,
     apply_overrides,
     from_dict,
     load_config,
@@ -87,3 +88,20 @@ def test_yaml_is_safe_loaded(tmp_path):
     (tmp_path / "evil.yaml").write_text("swav: !!python/object/apply:os.system ['touch x']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(RunConfig, tmp_path / "evil.yaml")
+
+
+def test_partial_sections_keep_modality_defaults(tmp_path):
+    from swav_ts.timeseries.config import TimeSeriesConfig
+
+    default = TimeSeriesConfig()
+    cfg = load_config(TimeSeriesConfig, None, ["train.epochs=3", "swav.epsilon=0.03"])
+    assert cfg.train.epochs == 3 and cfg.swav.epsilon == 0.03
+    # the other keys keep TimeSeriesConfig's values, not the core sections' defaults
+    assert cfg.train.batch_size == default.train.batch_size != TrainConfig().batch_size
+    assert cfg.swav.n_prototypes == default.swav.n_prototypes != SwAVConfig().n_prototypes
+    assert cfg.swav.hidden_mlp == default.swav.hidden_mlp
+    (tmp_path / "p.yaml").write_text("augment:\n  jitter:\n    sigma: 0.2\n")
+    cfg = load_config(TimeSeriesConfig, tmp_path / "p.yaml")
+    assert cfg.augment.jitter.sigma == 0.2
+    assert cfg.augment.jitter.p == default.augment.jitter.p
+    assert cfg.augment.rotation == default.augment.rotation
