@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from swav_ts.bench.common import format_table, machine_info, write_json
-from swav_ts.core.config import apply_overrides, from_dict, to_dict
+from swav_ts.core.config import load_config
 from swav_ts.core.monitor import CollapseMonitor, NaNGuard
 from swav_ts.core.optim import build_optimizer
 from swav_ts.core.sampler import ResumableDistributedSampler
@@ -77,14 +77,8 @@ def load_hapt_contexts(
 
 
 def resolve_config(overrides: Sequence[str] = ()) -> TimeSeriesConfig:
-    """``TimeSeriesConfig()`` with ``section.key=value`` overrides applied.
-
-    The overrides are applied to the *complete* default data, so every other key keeps its
-    time-series default (``load_config(TimeSeriesConfig, None, overrides)`` rebuilds an
-    overridden section from the core section's defaults instead).
-    """
-    data = apply_overrides(to_dict(TimeSeriesConfig()), overrides)
-    return from_dict(TimeSeriesConfig, data)
+    """``TimeSeriesConfig()`` with ``section.key=value`` overrides applied."""
+    return load_config(TimeSeriesConfig, None, overrides)
 
 
 def _syncer(device: torch.device) -> Callable[[], None]:
