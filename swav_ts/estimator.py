@@ -95,7 +95,9 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     encoder_kwargs : dict, optional
         Keyword arguments of the encoder.
     n_prototypes, feat_dim, hidden_mlp : int, optional
-        Prototypes K, embedding width, projection-head hidden width.
+        Prototypes K, embedding width, projection-head hidden width. When K comes from the
+        built-in defaults (no ``config``), it is at most the batch size plus the queue length,
+        so small data sets work; a K set explicitly is never changed.
     temperature, epsilon : float, optional
         Prediction temperature and Sinkhorn regularisation.
     queue_length : int, optional
@@ -208,6 +210,10 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         seed = _seed_from(self.random_state)
         data["train"].update(seed=seed, device=self.device, progress=bool(self.verbose))
         data["train"]["batch_size"] = max(2, min(int(data["train"]["batch_size"]), n_samples))
+        if self.config is None and self.n_prototypes is None:
+            # small data: no more default prototypes than samples per assignment
+            pool = data["train"]["batch_size"] + int(data["swav"]["queue_length"])
+            data["swav"]["n_prototypes"] = min(data["swav"]["n_prototypes"], pool)
         if n_timepoints is not None:  # array input: each case is one context
             crops = data["crops"]
             data["data"]["context_length"] = n_timepoints

@@ -50,6 +50,44 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     return path
 
 
+def _check_integrity(path: Path) -> None:
+    """Refuse a damaged file; check the CRC-32 of each entry of a zip-format ``torch.save``.
+
+    ``torch.load`` does not verify the checksums, so flipped bytes inside tensor data would
+    otherwise load silently as wrong weights. Files in torch's legacy (non-zip) format are
+    left to ``torch.load``; anything else is reported as truncated or corrupted (not as an
+    unsafe pickle).
+    """
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except zipfile.BadZipFile as exc:  # e.g. a damaged end record claiming several disks
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupted (zip end record unreadable: {exc})"
+        ) from None
+    if not is_zip:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+            return  # a pickle stream: torch's legacy format, checked by torch.load
+        kind = "a zip archive without its end (truncated)" if head == b"PK" else "not a zip"
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupted: {kind}, and not a legacy "
+            f"torch.save file either (it starts with {head!r})"
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except Exception as exc:  # zipfile raises many types for damaged headers
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupted (zip structure unreadable: "
+            f"{type(exc).__name__}: {exc})"
+        ) from None
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or corrupted: entry {bad!r} fails its CRC-32 check"
+        )
+
+
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """Load a file written by :func:`atomic_save` with ``torch.load(weights_only=True)``.
 
@@ -67,6 +105,7 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    _check_integrity(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

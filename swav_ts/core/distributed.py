@@ -5,11 +5,30 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import re
 
 import torch
 import torch.distributed as dist
 
 logger = logging.getLogger(__name__)
+
+# Texts of the RuntimeErrors that gloo/NCCL raise when a peer dies or a collective times out
+# (torch raises plain RuntimeError for many of them, not torch.distributed.DistError).
+_COLLECTIVE_FAILURE = re.compile(
+    r"gloo|nccl|c10d|ProcessGroup|[Cc]onnection (reset|closed|refused)|[Tt]imed out|"
+    r"[Tt]imeout|[Bb]roken pipe|peer"
+)
+
+
+class CollectiveError(RuntimeError):
+    """A collective operation failed: another process died, stalled or lost its connection."""
+
+
+def is_collective_failure(exc: BaseException) -> bool:
+    """True for the errors a dead or stalled peer causes in a collective operation."""
+    if isinstance(exc, dist.DistError):
+        return True
+    return isinstance(exc, RuntimeError) and bool(_COLLECTIVE_FAILURE.search(str(exc)))
 
 
 def is_initialized() -> bool:

@@ -129,6 +129,30 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def check_assignment_pool(swav: SwAVConfig, batch_size: int, world_size: int) -> None:
+    """Refuse more prototypes than samples Sinkhorn can assign at once.
+
+    The codes of one step are computed over the global batch plus the queue
+    (``train.batch_size * world_size + swav.queue_length`` samples); with more prototypes than
+    that, the equipartition constraint cannot hold and most prototypes get no sample. The
+    original ImageNet recipes pass (K=3000: 64 x 4 processes + 3840 queued, or 64 x 64).
+
+    Raises
+    ------
+    ValueError
+        Naming ``swav.n_prototypes`` and the numbers.
+    """
+    sizes = [swav.n_prototypes] if isinstance(swav.n_prototypes, int) else swav.n_prototypes
+    pool = batch_size * world_size + swav.queue_length
+    if max(sizes) > pool:
+        raise ValueError(
+            f"swav.n_prototypes={swav.n_prototypes} is more than the {pool} samples assigned "
+            f"at once (train.batch_size={batch_size} x {world_size} process(es) + "
+            f"swav.queue_length={swav.queue_length}); use at most {pool} prototypes, a larger "
+            "batch or a queue"
+        )
+
+
 def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a training checkpoint safely (tensors and plain data only)."""
     ckpt = safe_load(path)
@@ -175,7 +199,47 @@ def train(
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    swav_ts.core.distributed.CollectiveError
+        In a multi-process run, when a collective fails because another process died or
+        stalled (detected after ``train.dist_timeout_s``); names this rank and the iteration.
     """
+    where: dict[str, Any] = {"iteration": None, "epoch": None}
+    try:
+        return _train(
+            model, dataset, config, run_dir, make_views, collate_fn, resume, stop_after_iters, where
+        )
+    except RuntimeError as exc:
+        if not dist_utils.is_initialized() or not dist_utils.is_collective_failure(exc):
+            raise
+        at = (
+            "during set-up"
+            if where["iteration"] is None
+            else f"at iteration {where['iteration']} (epoch {where['epoch']})"
+        )
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise dist_utils.CollectiveError(
+            f"rank {dist_utils.get_rank()} of {dist_utils.get_world_size()}: a collective "
+            f"operation failed {at}; another process probably died or stalled (a stalled peer "
+            f"is detected after train.dist_timeout_s={config.train.dist_timeout_s:g} s). "
+            f"Check the other ranks' logs. Original error: {first_line}"
+        ) from exc
+
+
+def _train(
+    model: SwAVModel,
+    dataset: Dataset,
+    config: Any,
+    run_dir: str | Path,
+    make_views: MakeViews | None,
+    collate_fn: Callable | None,
+    resume: bool,
+    stop_after_iters: int | None,
+    where: dict[str, Any],
+) -> TrainResult:
+    """:func:`train`'s body; keeps ``where`` (iteration, epoch) current for error messages."""
     swav, ocfg, tcfg = config.swav, config.optim, config.train
     make_views = make_views or default_make_views
     run_dir = Path(run_dir)
@@ -199,6 +263,11 @@ def train(
             f"({tcfg.batch_size} x {world_size} processes)"
         )
     sampler = ResumableDistributedSampler(len(dataset), rank, world_size, seed=tcfg.seed)
+    # The loader draws its workers' base seed from this generator, reseeded every epoch, and
+    # not from the global RNG: otherwise a resumed run, which starts iterating the loader after
+    # the RNG state is restored, would shift the global stream (dropout) against an
+    # uninterrupted run.
+    loader_generator = torch.Generator()
     loader = DataLoader(
         dataset,
         batch_size=tcfg.batch_size,
@@ -208,6 +277,7 @@ def train(
         drop_last=True,
         collate_fn=collate_fn,
         persistent_workers=False,
+        generator=loader_generator,
     )
     iters_per_epoch = len(dataset) // world_size // tcfg.batch_size
     schedule = warmup_cosine_schedule(
@@ -251,6 +321,8 @@ def train(
             f"swav.queue_length={swav.queue_length} over {world_size} processes gives "
             f"{queue_len} per process, less than train.batch_size={tcfg.batch_size}"
         )
+
+    check_assignment_pool(swav, tcfg.batch_size, world_size)
 
     def make_queue() -> EmbeddingQueue:
         n_assign, feat_dim = len(swav.crops_for_assign), core_model.projection_head.feat_dim
@@ -326,6 +398,7 @@ def train(
         skip = iteration - epoch * iters_per_epoch  # batches already done (mid-epoch resume)
         sampler.set_epoch(epoch)
         sampler.set_start(skip * tcfg.batch_size)
+        loader_generator.manual_seed(tcfg.seed + 1_000_003 * epoch + 7919 * rank)
         if swav.queue_length and epoch >= swav.queue_start_epoch and queue is None:
             queue = make_queue()
         forward_model.train()
@@ -346,6 +419,7 @@ def train(
                 dynamic_ncols=True,
             )
         for batch in loader:
+            where.update(iteration=iteration, epoch=epoch)
             # ---------------- schedule and prototype normalisation
             lr = float(schedule[iteration])
             for group in optimizer.param_groups:

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 _TIME_SCALE_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+# A segment's uniform grid may hold at most this many samples per input row plus this many
+# more (upsampling, marked gaps); beyond that a timestamp or the time unit is wrong.
+_MAX_GRID_PER_ROW = 100
+_MAX_GRID_EXTRA = 10_000_000
 
 
 def _load_frame(
@@ -74,7 +78,12 @@ def _row_label(i: int, is_csv: bool) -> str:
 
 
 def _numeric_column(
-    df: pd.DataFrame, col: str, name: str, is_csv: bool, what: str = "column"
+    df: pd.DataFrame,
+    col: str,
+    name: str,
+    is_csv: bool,
+    what: str = "column",
+    allow_inf: bool = False,
 ) -> np.ndarray:
     s = df[col]
     if pd.api.types.is_bool_dtype(s):
@@ -87,7 +96,17 @@ def _numeric_column(
             f"{name}: {what} {col!r}, {_row_label(i, is_csv)}: value {s.iloc[i]!r} is not numeric "
             f"({int(bad.sum())} non-numeric value(s) in this column)"
         )
-    return num.to_numpy(dtype=np.float64)
+    out = num.to_numpy(dtype=np.float64)
+    if not allow_inf:
+        inf = np.isinf(out)
+        if inf.any():  # resampling would smear it into NaN/inf over whole segments
+            i = int(np.flatnonzero(inf)[0])
+            raise ValueError(
+                f"{name}: {what} {col!r}, {_row_label(i, is_csv)}: value {s.iloc[i]!r} is "
+                f"infinite ({int(inf.sum())} infinite value(s) in this column); replace them "
+                "with NaN to have short runs interpolated"
+            )
+    return out
 
 
 def _time_seconds(
@@ -111,7 +130,8 @@ def _time_seconds(
             f"time_unit must be one of {[*_TIME_SCALE_S, 'datetime']}, got {time_unit!r}"
         )
     return (
-        _numeric_column(df, time_col, name, is_csv, what="time column") * _TIME_SCALE_S[time_unit]
+        _numeric_column(df, time_col, name, is_csv, what="time column", allow_inf=True)
+        * _TIME_SCALE_S[time_unit]
     )
 
 
@@ -407,6 +427,15 @@ def read_recording(
             f"{name}: too few samples: every segment between gaps > {max_gap_s} s has fewer "
             f"than {min_samples} samples"
         )
+
+    for ts, _, _ in segments:  # a wrong time unit or a stray timestamp must not fill the RAM
+        n_grid = (ts[-1] - ts[0]) * float(rate_hz) + 1
+        if n_grid > _MAX_GRID_PER_ROW * len(ts) + _MAX_GRID_EXTRA:
+            raise ValueError(
+                f"{name}: {len(ts)} rows spanning {ts[-1] - ts[0]:.6g} s would become "
+                f"{n_grid:.3g} samples at {float(rate_hz):.6g} Hz (mostly gap); check "
+                f"time_unit={time_unit!r} and the timestamps, or use gap_policy='split'"
+            )
 
     recordings: list[Recording] = []
     methods = set()
