@@ -21,8 +21,16 @@ def imported_modules(path: Path) -> set[str]:
 
 
 FORBIDDEN = {
-    "core": ("swav_ts.timeseries", "swav_ts.image", "swav_ts.data", "swav_ts.estimator",
-             "swav_ts.evaluation", "swav_ts.cli", "swav_ts.demo", "swav_ts.datasets"),
+    "core": (
+        "swav_ts.timeseries",
+        "swav_ts.image",
+        "swav_ts.data",
+        "swav_ts.estimator",
+        "swav_ts.evaluation",
+        "swav_ts.cli",
+        "swav_ts.demo",
+        "swav_ts.datasets",
+    ),
     "timeseries": ("swav_ts.image", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),
     "image": ("swav_ts.timeseries", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),
     "data": ("swav_ts.timeseries", "swav_ts.image", "swav_ts.core", "swav_ts.estimator"),

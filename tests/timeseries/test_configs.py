@@ -32,11 +32,11 @@ def test_hapt_yaml_mirrors_dataclass():
 
 
 def test_cross_field_validation():
-    with pytest.raises(ConfigError, match="crops.local_length=300 is longer than "
-                                          "data.context_length=256"):
+    with pytest.raises(
+        ConfigError, match="crops.local_length=300 is longer than data.context_length=256"
+    ):
         load_config(TimeSeriesConfig, None, ["crops.local_length=300"])
     with pytest.raises(ConfigError, match=r"crops_for_assign=\[0, 5\] names crop 5"):
-        load_config(TimeSeriesConfig, None, ["swav.crops_for_assign=[0, 5]",
-                                             "crops.n_local=2"])
+        load_config(TimeSeriesConfig, None, ["swav.crops_for_assign=[0, 5]", "crops.n_local=2"])
     with pytest.raises(ConfigError, match="augment.rotation"):
         load_config(TimeSeriesConfig, None, ["augment.rotation.p=1.5"])
