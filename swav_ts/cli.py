@@ -22,7 +22,8 @@ BENCHMARKS = {
     "gpu": "swav_ts.bench.gpu",
     "hapt": "swav_ts.bench.hapt",
     "uea": "swav_ts.bench.uea",
-    "cifar": "swav_ts.image.bench",
+    "cifar": "swav_ts.image.bench cifar",
+    "image-throughput": "swav_ts.image.bench throughput",
 }
 
 
@@ -199,8 +200,9 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.name not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {args.name!r}; valid: {', '.join(BENCHMARKS)}")
-    module = importlib.import_module(BENCHMARKS[args.name])
-    result = module.main(rest)
+    module_name, *prefix = BENCHMARKS[args.name].split()
+    module = importlib.import_module(module_name)
+    result = module.main([*prefix, *rest])
     return result if isinstance(result, int) else 0
 
 
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", choices=["tsne", "pca"], default="tsne", help="2-D map of the test embeddings"
     )
 
-    be = sub.add_parser("bench", help=f"run a benchmark: {', '.join(BENCHMARKS)}")
+    be = sub.add_parser("bench", help=f"run a benchmark: {', '.join(BENCHMARKS)}", add_help=False)
     be.add_argument("name")
     return p
 
