@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from swav_ts.timeseries.pretrain import build_model, contexts_from_recordings, p
 logger = logging.getLogger(__name__)
 
 MODEL_FORMAT = "swav_ts.TimeSeriesSwAV/1"
+# With built-in defaults, small data sets still get this many optimisation steps.
+MIN_DEFAULT_STEPS = 500
 
 # estimator parameter -> dotted config key (None parameters keep the config's value)
 _PARAM_KEYS = {
@@ -103,7 +106,10 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     queue_length : int, optional
         Embedding queue length (0: no queue).
     epochs, batch_size : int, optional
-        Pretraining length and batch size (the batch shrinks to the data when smaller).
+        Pretraining length and batch size. With the built-in defaults (no ``config``), small
+        data sets get a batch of a quarter of the data (at least 16, at most the default) and
+        enough epochs for at least 500 optimisation steps; values set explicitly are kept
+        (a batch never exceeds the number of cases).
     lr : float, optional
         Peak learning rate.
     optimizer : {"adamw", "sgd", "lars"}, optional
@@ -209,10 +215,19 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
             _set_dotted(data, key, value)
         seed = _seed_from(self.random_state)
         data["train"].update(seed=seed, device=self.device, progress=bool(self.verbose))
-        data["train"]["batch_size"] = max(2, min(int(data["train"]["batch_size"]), n_samples))
-        if self.config is None and self.n_prototypes is None:
+        train = data["train"]
+        builtin = self.config is None  # defaults from TimeSeriesConfig, not from the user
+        if builtin and self.batch_size is None:
+            # small data: several batches per epoch (a quarter of the data, at least 16)
+            train["batch_size"] = min(train["batch_size"], max(16, n_samples // 4))
+        train["batch_size"] = max(2, min(int(train["batch_size"]), n_samples))
+        if builtin and self.epochs is None and n_samples < 10**9:
+            # small data: at least MIN_DEFAULT_STEPS optimisation steps
+            steps_per_epoch = max(1, n_samples // train["batch_size"])
+            train["epochs"] = max(train["epochs"], math.ceil(MIN_DEFAULT_STEPS / steps_per_epoch))
+        if builtin and self.n_prototypes is None:
             # small data: no more default prototypes than samples per assignment
-            pool = data["train"]["batch_size"] + int(data["swav"]["queue_length"])
+            pool = train["batch_size"] + int(data["swav"]["queue_length"])
             data["swav"]["n_prototypes"] = min(data["swav"]["n_prototypes"], pool)
         if n_timepoints is not None:  # array input: each case is one context
             crops = data["crops"]

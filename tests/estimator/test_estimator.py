@@ -173,3 +173,21 @@ def test_fit_on_recordings_and_embed_recording(tiny):
     np.testing.assert_allclose(Z[1], direct[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="longer than recording 'r0'"):
         est.embed_recording(recs[0], window_s=100.0, stride_s=1.0)
+
+
+def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
+    small = TimeSeriesSwAV(random_state=0)._resolve_config(100, 40)
+    assert small.train.batch_size == 16  # a quarter of 40 cases, at least 16
+    assert small.train.epochs * (40 // 16) >= 500  # at least 500 optimisation steps
+    assert small.swav.n_prototypes == 16  # no more prototypes than the batch
+    assert (small.crops.global_length, small.crops.local_length) == (100, 48)
+    large = TimeSeriesSwAV(random_state=0)._resolve_config(128, 20000)
+    assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (128, 20, 60)
+    explicit = TimeSeriesSwAV(
+        random_state=0, epochs=3, batch_size=8, n_prototypes=30
+    )._resolve_config(100, 40)
+    assert (explicit.train.epochs, explicit.train.batch_size, explicit.swav.n_prototypes) == (
+        3,
+        8,
+        30,
+    )
