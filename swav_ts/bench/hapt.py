@@ -38,6 +38,25 @@ def _fraction_rows(Ztr, ytr, Zte, yte, fractions, seeds):
     return {float(r["fraction"]): r for r in json.loads(df.to_json(orient="records"))}
 
 
+def _trained_fractions(train_fn, y, fractions, seeds, min_steps, epochs):
+    """``train_fn(idx, epochs, seed) -> metrics`` on stratified label subsets, aggregated."""
+    from swav_ts.evaluation.label_fractions import stratified_fraction
+
+    out = {}
+    for frac in fractions:
+        runs = []
+        for seed in seeds:
+            idx = stratified_fraction(y, frac, seed)
+            runs.append(train_fn(idx, _epochs_for(len(idx), 64, min_steps, epochs), seed))
+        accs = [r["accuracy"] for r in runs]
+        out[frac] = {
+            "accuracy_mean": float(np.mean(accs)),
+            "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+            "macro_f1_mean": float(np.mean([r["macro_f1"] for r in runs])),
+        }
+    return out
+
+
 def _epochs_for(n_labelled: int, batch_size: int, min_steps: int, epochs: int) -> int:
     steps_per_epoch = max(1, math.ceil(n_labelled / batch_size))
     return max(epochs, math.ceil(min_steps / steps_per_epoch))
@@ -62,7 +81,6 @@ def run_hapt_benchmark(
     from swav_ts.demo import DEFAULT_CONFIG
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import clustering_metrics, finetune, linear_probe, train_supervised
-    from swav_ts.evaluation.label_fractions import stratified_fraction
     from swav_ts.timeseries.config import TimeSeriesConfig
     from swav_ts.timeseries.pretrain import build_model
 
@@ -87,30 +105,28 @@ def run_hapt_benchmark(
     # supervised from scratch: same architecture, same labels, same routine as fine-tuning
     norm = ChannelNormalizer().fit(Xtr)
     Ntr, Nte = norm.transform(Xtr).astype(np.float32), norm.transform(Xte).astype(np.float32)
-    supervised = {}
-    for frac in (*finetune_fractions, 1.0):
-        accs, f1s = [], []
-        for seed in subset_seeds:
-            idx = stratified_fraction(ytr, frac, seed)
-            ep = _epochs_for(len(idx), 64, finetune_min_steps, finetune_epochs)
-            r = train_supervised(
-                cfg.encoder.name,
-                Xtr.shape[1],
-                Ntr[idx],
-                ytr[idx],
-                Nte,
-                yte,
-                encoder_kwargs=cfg.encoder.kwargs,
-                epochs=ep,
-                seed=seed,
-            )
-            accs.append(r["accuracy"])
-            f1s.append(r["macro_f1"])
-        supervised[frac] = {
-            "accuracy_mean": float(np.mean(accs)),
-            "accuracy_std": float(np.std(accs, ddof=1)),
-            "macro_f1_mean": float(np.mean(f1s)),
-        }
+
+    def supervised_run(idx, epochs, seed):
+        return train_supervised(
+            cfg.encoder.name,
+            Xtr.shape[1],
+            Ntr[idx],
+            ytr[idx],
+            Nte,
+            yte,
+            encoder_kwargs=cfg.encoder.kwargs,
+            epochs=epochs,
+            seed=seed,
+        )
+
+    supervised = _trained_fractions(
+        supervised_run,
+        ytr,
+        (*finetune_fractions, 1.0),
+        subset_seeds,
+        finetune_min_steps,
+        finetune_epochs,
+    )
     result["supervised_from_scratch"] = supervised
 
     for seed in pretrain_seeds:
@@ -135,20 +151,15 @@ def run_hapt_benchmark(
         # fine-tuning the pretrained encoder (inputs normalised as in pretraining)
         Ftr = est._normalise(Xtr)
         Fte = est._normalise(Xte)
-        ft = {}
-        for frac in finetune_fractions:
-            accs, f1s = [], []
-            for s in subset_seeds:
-                idx = stratified_fraction(ytr, frac, s)
-                ep = _epochs_for(len(idx), 64, finetune_min_steps, finetune_epochs)
-                r = finetune(est.model_.backbone, Ftr[idx], ytr[idx], Fte, yte, epochs=ep, seed=s)
-                accs.append(r["accuracy"])
-                f1s.append(r["macro_f1"])
-            ft[frac] = {
-                "accuracy_mean": float(np.mean(accs)),
-                "accuracy_std": float(np.std(accs, ddof=1)),
-                "macro_f1_mean": float(np.mean(f1s)),
-            }
+
+        def finetune_run(idx, epochs, seed, est=est, Ftr=Ftr, Fte=Fte):
+            return finetune(
+                est.model_.backbone, Ftr[idx], ytr[idx], Fte, yte, epochs=epochs, seed=seed
+            )
+
+        ft = _trained_fractions(
+            finetune_run, ytr, finetune_fractions, subset_seeds, finetune_min_steps, finetune_epochs
+        )
         run["finetune"] = ft
         # the same encoder, random weights
         torch.manual_seed(seed)
@@ -197,7 +208,14 @@ def format_summary(result: dict[str, Any]) -> str:
     lines = ["| method | 100 % labels | 10 % | 1 % |", "|---|---|---|---|"]
 
     def cell(key):
+        if key not in s:
+            return "–"
         return f"{100 * s[key]['mean']:.1f} ± {100 * s[key]['std']:.1f}"
+
+    def sup_cell(frac):
+        if frac not in sup:
+            return "–"
+        return f"{100 * sup[frac]['accuracy_mean']:.1f} ± {100 * sup[frac]['accuracy_std']:.1f}"
 
     lines.append(
         f"| SwAV, linear probe | {cell('linear_probe_1.0')} | {cell('linear_probe_0.1')} "
@@ -210,10 +228,7 @@ def format_summary(result: dict[str, Any]) -> str:
     )
     lines.append(
         "| supervised from scratch (same encoder) | "
-        + " | ".join(
-            f"{100 * sup[f]['accuracy_mean']:.1f} ± {100 * sup[f]['accuracy_std']:.1f}"
-            for f in (1.0, 0.1, 0.01)
-        )
+        + " | ".join(sup_cell(f) for f in (1.0, 0.1, 0.01))
         + " |"
     )
     lines.append(

@@ -65,7 +65,7 @@ def run_uea_benchmark(
                 "n_test": len(yte),
                 "shape": "x".join(map(str, Xtr.shape[1:])),
                 "swav_acc_mean": float(np.mean(accs)),
-                "swav_acc_std": float(np.std(accs, ddof=1)),
+                "swav_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
                 "random_init_acc_mean": float(np.mean(rand_accs)),
                 "ts2vec_published": PUBLISHED_TS2VEC.get(name),
                 "fit_time_s": float(np.mean(fit_s)),
