@@ -107,7 +107,7 @@ def cifar_small_scale(
     test_per_class: int = 1000,
     width_multiplier: float = 0.5,
     batch_size: int = 128,
-    n_prototypes: int = 300,
+    n_prototypes: int = 100,
     max_epochs: int = 200,
     seed: int = 31,
     threads: int = 2,
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--test-per-class", type=int, default=1000)
     c.add_argument("--width", type=float, default=0.5)
     c.add_argument("--batch-size", type=int, default=128)
-    c.add_argument("--prototypes", type=int, default=300)
+    c.add_argument("--prototypes", type=int, default=100)
     c.add_argument("--max-epochs", type=int, default=200)
     c.add_argument("--threads", type=int, default=2)
     c.add_argument("--seed", type=int, default=31)
