@@ -166,7 +166,22 @@ def knn_evaluate(
 # Linear evaluation
 # ---------------------------------------------------------------------------------------------
 @dataclass
-class LinearEvalConfig:
+class _EvalDataConfig:
+    """Transforms and loading shared by linear evaluation and fine-tuning (ImageNet
+    defaults: RandomResizedCrop 224 for training, resize 256 / centre crop 224 for testing)."""
+
+    train_crop: int = 224
+    train_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
+    eval_resize: int | None = 256
+    eval_crop: int = 224
+    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
+    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
+    num_workers: int = 0
+    seed: int = 31
+
+
+@dataclass
+class LinearEvalConfig(_EvalDataConfig):
     """Linear probe settings (defaults: the original's eval_linear.py on ImageNet)."""
 
     epochs: int = 100
@@ -177,14 +192,6 @@ class LinearEvalConfig:
     nesterov: bool = False
     weight_decay: float = 1e-6
     augment: bool = True
-    train_crop: int = 224
-    train_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
-    eval_resize: int | None = 256
-    eval_crop: int = 224
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    num_workers: int = 0
-    seed: int = 31
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -340,7 +347,7 @@ def linear_evaluate(
 # Semi-supervised fine-tuning
 # ---------------------------------------------------------------------------------------------
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(_EvalDataConfig):
     """Fine-tuning on a label subset (defaults: the original's 10 % ImageNet settings)."""
 
     label_fraction: float = 0.1
@@ -352,14 +359,6 @@ class FinetuneConfig:
     gamma: float = 0.2
     momentum: float = 0.9
     weight_decay: float = 0.0
-    train_crop: int = 224
-    train_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
-    eval_resize: int | None = 256
-    eval_crop: int = 224
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    num_workers: int = 0
-    seed: int = 31
 
     def __post_init__(self) -> None:
         if not 0 < self.label_fraction <= 1:
