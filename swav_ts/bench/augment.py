@@ -11,9 +11,7 @@ Run: ``python -m swav_ts.bench.augment --repeats 5 --json runs/bench_augment.jso
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import platform
 import statistics
 import time
 from collections.abc import Sequence
@@ -22,6 +20,7 @@ from typing import Any
 
 import torch
 
+from swav_ts.bench.common import machine_info, write_json
 from swav_ts.timeseries.augment import AugmentConfig
 from swav_ts.timeseries.crops import MultiCropConfig
 from swav_ts.timeseries.views import ViewMaker
@@ -103,10 +102,8 @@ def run_augment_benchmark(
             "repeats": repeats,
             "threads": threads,
             "augmentations": list(augment.active()),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-        }
+        },
+        "machine": machine_info(),
     }
     try:
         for engine in ENGINES:
@@ -176,9 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threads=args.threads,
     )
     print(format_table(results))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    write_json(results, args.json)
     return 0
 
 
