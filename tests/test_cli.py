@@ -61,6 +61,12 @@ def test_pretrain_set_override_and_errors(tmp_path, capsys):
     assert "config file not found" in capsys.readouterr().err
 
 
+def run_embed(pretrained, inp, out, *extra):
+    """``swav-ts embed`` with the pretrained debug model; returns the exit code."""
+    model = str(pretrained / "model.safetensors")
+    return main(["embed", "--model", model, "--input", inp, "--out", out, *extra])
+
+
 def test_evaluate_and_embed(pretrained, tmp_path, shared_data, capsys):
     out = tmp_path / "eval.json"
     uea = shared_data / "uea"
@@ -83,35 +89,9 @@ def test_evaluate_and_embed(pretrained, tmp_path, shared_data, capsys):
     result = json.loads(out.read_text())
     assert 0.25 <= result["linear_probe"]["accuracy"] <= 1.0
     np.save(tmp_path / "w.npy", np.random.default_rng(0).standard_normal((5, 6, 100)))
-    assert (
-        main(
-            [
-                "embed",
-                "--model",
-                str(pretrained / "model.safetensors"),
-                "--input",
-                str(tmp_path / "w.npy"),
-                "--out",
-                str(tmp_path / "z.npy"),
-            ]
-        )
-        == 0
-    )
+    assert run_embed(pretrained, str(tmp_path / "w.npy"), str(tmp_path / "z.npy")) == 0
     assert np.load(tmp_path / "z.npy").shape == (5, 16)
-    assert (
-        main(
-            [
-                "embed",
-                "--model",
-                str(pretrained / "model.safetensors"),
-                "--input",
-                str(tmp_path / "w.npy"),
-                "--out",
-                str(tmp_path / "z.txt"),
-            ]
-        )
-        == 2
-    )
+    assert run_embed(pretrained, str(tmp_path / "w.npy"), str(tmp_path / "z.txt")) == 2
 
 
 def test_embed_csv_recordings_to_parquet(pretrained, tmp_path):
@@ -122,20 +102,14 @@ def test_embed_csv_recordings_to_parquet(pretrained, tmp_path):
     df = pd.DataFrame({"timestamp": t, **{f"c{i}": rng.standard_normal(1500) for i in range(6)}})
     df.to_csv(tmp_path / "rec.csv", index=False)
     assert (
-        main(
-            [
-                "embed",
-                "--model",
-                str(pretrained / "model.safetensors"),
-                "--input",
-                str(tmp_path / "rec.csv"),
-                "--out",
-                str(tmp_path / "e.parquet"),
-                "--window-s",
-                "2.56",
-                "--stride-s",
-                "1",
-            ]
+        run_embed(
+            pretrained,
+            str(tmp_path / "rec.csv"),
+            str(tmp_path / "e.parquet"),
+            "--window-s",
+            "2.56",
+            "--stride-s",
+            "1",
         )
         == 0
     )
