@@ -363,7 +363,7 @@ class TCNEncoder(TimeSeriesEncoder):
 
 @register_encoder("cnn3")
 class CNN3Encoder(TimeSeriesEncoder):
-    """Small three-block CNN (TS-TCC-like) with global average pooling.
+    """Small three-block CNN (TS-TCC-like) with global average (or max) pooling.
 
     Each block is Conv1d(kernel ``kernel_size``, padding ``kernel_size // 2``) - BatchNorm -
     ReLU - MaxPool(2, stride 2, padding 1); dropout follows the first block, as in TS-TCC.
@@ -378,6 +378,8 @@ class CNN3Encoder(TimeSeriesEncoder):
         Kernel size of every convolution.
     dropout : float, default 0.35
         Dropout probability after the first block (active in training mode only).
+    pooling : {"avg", "max"}, default "avg"
+        Global pooling over the remaining time steps.
 
     Attributes
     ----------
@@ -388,8 +390,8 @@ class CNN3Encoder(TimeSeriesEncoder):
 
     Notes
     -----
-    Pooling: global average over the remaining time steps (TS-TCC flattens instead, which
-    would tie the model to one input length).
+    Pooling: global average (or max) over the remaining time steps (TS-TCC flattens instead,
+    which would tie the model to one input length).
     """
 
     def __init__(
@@ -398,9 +400,13 @@ class CNN3Encoder(TimeSeriesEncoder):
         widths: Sequence[int] = (32, 64, 128),
         kernel_size: int = 8,
         dropout: float = 0.35,
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels")
+        if pooling not in ("avg", "max"):
+            raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
+        self.pooling = pooling
         widths = _positive_ints(widths, "widths")
         kernel_size = _positive_int(kernel_size, "kernel_size")
         if not 0.0 <= float(dropout) < 1.0:
@@ -423,4 +429,6 @@ class CNN3Encoder(TimeSeriesEncoder):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)  # (B, D, T')
+        if self.pooling == "max":
+            return h.amax(dim=-1)  # (B, D)
         return h.mean(dim=-1)  # (B, D)

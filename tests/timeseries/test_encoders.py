@@ -145,6 +145,20 @@ def test_custom_widths_and_depth():
         assert tcn.eval()(torch.randn(2, 3, 5)).shape == (2, 12)
 
 
+def test_cnn3_pooling_options():
+    torch.manual_seed(0)
+    avg = create_encoder("cnn3", C, widths=(8, 16))
+    mx = create_encoder("cnn3", C, widths=(8, 16), pooling="max")
+    mx.load_state_dict(avg.state_dict())
+    x = torch.randn(3, C, 40)
+    with torch.no_grad():
+        maps = avg.eval().features(x)  # (B, D, T')
+        torch.testing.assert_close(avg(x), maps.mean(dim=-1))
+        torch.testing.assert_close(mx.eval()(x), maps.amax(dim=-1))
+    with pytest.raises(ValueError, match="pooling must be 'avg' or 'max'.*'sum'"):
+        create_encoder("cnn3", C, pooling="sum")
+
+
 def test_tcn_receptive_field_is_real():
     # Perturbing one input step changes exactly the outputs within the receptive field.
     torch.manual_seed(0)
