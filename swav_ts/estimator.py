@@ -338,20 +338,32 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         X = self._normalise(self._prepare(X, fitting=False))
         return embed(self.model_.backbone, X, batch_size=512, device=self._device())
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the best-matching prototype (first head) of each case: ``(n_cases,)``."""
+    def prototype_scores(self, X: Any) -> np.ndarray:
+        """Cosine similarity of each case to each prototype (first head): ``(n_cases, K)``.
+
+        The projection head's L2-normalised output times the normalised prototypes, i.e. the
+        scores SwAV's loss is computed from. With very few labels a linear probe on these
+        scores can beat one on :meth:`transform`'s encoder features (HAPT, 1 % of the labels:
+        docs/results.md); :meth:`transform` stays the general-purpose embedding.
+        """
         self._check_fitted()
         X = self._normalise(self._prepare(X, fitting=False))
         device = self._device()
         model = self.model_.to(device).eval()
         out = []
         with torch.no_grad():
+            # the last optimiser step leaves the prototypes slightly off unit norm
+            protos = torch.nn.functional.normalize(model.prototypes.weights()[0], dim=1)  # (K, D)
             for start in range(0, len(X), 512):
                 xb = torch.from_numpy(X[start : start + 512]).to(device)
-                _, scores = model(xb)  # [(B, K)]
-                out.append(scores[0].argmax(dim=1).cpu().numpy())
+                z, _ = model(xb)  # (B, D), unit rows
+                out.append((z.float() @ protos.float().T).cpu().numpy())  # (B, K)
         model.cpu()
-        return np.concatenate(out).astype(np.int64)
+        return np.concatenate(out).astype(np.float32)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index of the best-matching prototype (first head) of each case: ``(n_cases,)``."""
+        return self.prototype_scores(X).argmax(axis=1).astype(np.int64)
 
     def embed_recording(
         self, recording: Recording, window_s: float, stride_s: float, batch_size: int = 512

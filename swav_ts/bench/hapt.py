@@ -6,6 +6,7 @@ official test subjects,
 
 * linear probe (logistic regression on standardised embeddings) with 1 %, 10 % and 100 % of
   the training labels (stratified, 3 subset seeds each),
+* the same linear probe on the prototype scores (``TimeSeriesSwAV.prototype_scores``),
 * fine-tuning (encoder + linear head, end to end) with 1 % and 10 % of the labels,
 * the same encoder with random weights (linear probe),
 * the same architecture trained from scratch with the same labels (supervised baseline),
@@ -147,7 +148,12 @@ def run_hapt_benchmark(
             "final_loss": est.history_[-1]["loss"],
         }
         run["linear_probe"] = _fraction_rows(Ztr, ytr, Zte, yte, fractions, subset_seeds)
-        run["clusters"] = clustering_metrics(yte, est.predict(Xte))
+        # the same model, cluster space: cosine similarity to each prototype (K-d)
+        Str, Ste = est.prototype_scores(Xtr), est.prototype_scores(Xte)
+        run["prototype_scores_linear_probe"] = _fraction_rows(
+            Str, ytr, Ste, yte, fractions, subset_seeds
+        )
+        run["clusters"] = clustering_metrics(yte, Ste.argmax(axis=1))
         # fine-tuning the pretrained encoder (inputs normalised as in pretraining)
         Ftr = est._normalise(Xtr)
         Fte = est._normalise(Xte)
@@ -191,6 +197,10 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         summary[f"linear_probe_f1_{frac}"] = stats(
             [r["linear_probe"][frac]["macro_f1_mean"] for r in runs]
         )
+        if "prototype_scores_linear_probe" in runs[0]:
+            summary[f"prototype_scores_{frac}"] = stats(
+                [r["prototype_scores_linear_probe"][frac]["accuracy_mean"] for r in runs]
+            )
         summary[f"random_init_{frac}"] = stats(
             [r["random_init_linear_probe"][frac]["accuracy_mean"] for r in runs]
         )
@@ -220,6 +230,10 @@ def format_summary(result: dict[str, Any]) -> str:
     lines.append(
         f"| SwAV, linear probe | {cell('linear_probe_1.0')} | {cell('linear_probe_0.1')} "
         f"| {cell('linear_probe_0.01')} |"
+    )
+    lines.append(
+        f"| SwAV, linear probe on prototype scores | {cell('prototype_scores_1.0')} | "
+        f"{cell('prototype_scores_0.1')} | {cell('prototype_scores_0.01')} |"
     )
     lines.append(f"| SwAV, fine-tuned | – | {cell('finetune_0.1')} | {cell('finetune_0.01')} |")
     lines.append(

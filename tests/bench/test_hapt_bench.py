@@ -24,7 +24,11 @@ def test_hapt_benchmark_smoke(tmp_path):
     )
     assert (tmp_path / "results.json").exists()
     run = res["runs"][0]
-    for block in (run["linear_probe"], run["random_init_linear_probe"]):
+    for block in (
+        run["linear_probe"],
+        run["random_init_linear_probe"],
+        run["prototype_scores_linear_probe"],
+    ):
         assert set(block) == {0.01, 1.0}
     assert set(run["finetune"]) == {0.01}
     assert set(res["supervised_from_scratch"]) == {0.01, 1.0}
@@ -37,3 +41,4 @@ def test_hapt_benchmark_smoke(tmp_path):
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in values)
     assert run["linear_probe"][1.0]["accuracy_mean"] > 1 / 6  # above chance on 6 classes
     assert "SwAV, linear probe" in format_summary(res)
+    assert "prototype scores" in format_summary(res)

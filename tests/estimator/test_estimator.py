@@ -49,6 +49,24 @@ def test_fit_transform_predict_shapes(fitted, tiny):
     assert len(fitted.history_) == 1
 
 
+def test_prototype_scores_are_cosines_to_prototypes(fitted, tiny):
+    import torch
+
+    S = fitted.prototype_scores(tiny[2])
+    assert S.shape == (60, 6) and S.dtype == np.float32
+    # independent recomputation: encoder -> projection head -> unit vector, unit prototypes
+    x = torch.from_numpy(fitted._normalise(tiny[2]).astype(np.float32))
+    model = fitted.model_.eval()
+    with torch.no_grad():
+        z = model.projection_head(model.backbone(x)).numpy().astype(np.float64)
+    W = model.prototypes.heads[0].weight.detach().numpy().astype(np.float64)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    np.testing.assert_allclose(S, z @ W.T, rtol=1e-4, atol=1e-5)
+    assert np.abs(S).max() <= 1 + 1e-5
+    np.testing.assert_array_equal(fitted.predict(tiny[2]), S.argmax(axis=1))
+
+
 def test_same_random_state_same_embeddings(fitted, tiny):
     again = TimeSeriesSwAV(random_state=0, **FAST).fit(tiny[0])
     np.testing.assert_array_equal(again.transform(tiny[2]), fitted.transform(tiny[2]))
