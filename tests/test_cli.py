@@ -143,9 +143,11 @@ def test_demo_on_debug_config(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "SwAV (ours)" in proc.stdout and "NMI" in proc.stdout
+    assert "SwAV (ours), encoder" in proc.stdout and "NMI" in proc.stdout
+    assert "SwAV (ours), prototype scores" in proc.stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert 0.3 < metrics["linear_probe"]["accuracy"] <= 1.0
+    assert [r["fraction"] for r in metrics["prototype_scores_label_fractions"]] == [0.1, 1.0]
     for name in (
         "loss_curve.png",
         "embedding_map.png",
