@@ -161,10 +161,11 @@ def cifar_small_scale(
     if iters_per_epoch < 1:
         raise ValueError(f"{n_train} images are fewer than one batch of {batch_size}")
     probe_iters = min(6, iters_per_epoch)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = cifar_config(
+
+    def config_for(epochs: int) -> ImageConfig:
+        return cifar_config(
             pre_root,
-            1,
+            epochs,
             batch_size,
             width_multiplier,
             n_prototypes,
@@ -172,6 +173,9 @@ def cifar_small_scale(
             local_crops,
             color_strength,
         )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config_for(1)
         t0 = time.perf_counter()
         pretrain(cfg, tmp, resume=False, stop_after_iters=1)
         t1 = time.perf_counter()
@@ -189,16 +193,7 @@ def cifar_small_scale(
     # ---- pretraining
     tag = f"w{width_multiplier}_n{subset_per_class}_l{local_crops}_c{color_strength}"
     run_dir = cache / f"run_{tag}_e{epochs}_s{seed}"
-    cfg = cifar_config(
-        pre_root,
-        epochs,
-        batch_size,
-        width_multiplier,
-        n_prototypes,
-        seed,
-        local_crops,
-        color_strength,
-    )
+    cfg = config_for(epochs)
     t0 = time.perf_counter()
     result = pretrain(cfg, run_dir, resume=False)
     pretrain_s = time.perf_counter() - t0
