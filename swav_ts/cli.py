@@ -27,80 +27,67 @@ BENCHMARKS = {
 }
 
 
-def _modality(config: str | None) -> str:
-    if config is None:
-        return "timeseries"
-    data = read_yaml(config)
+def _modality(data: dict, where: str) -> str:
     modality = data.get("modality", "timeseries")
     if modality not in ("timeseries", "image"):
         raise ConfigError(
-            f"modality: {modality!r} is not one of ['timeseries', 'image'] in {config}"
+            f"modality: {modality!r} is not one of ['timeseries', 'image'] in {where}"
         )
     return modality
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from swav_ts.core.config import load_config
+    from swav_ts.core import distributed as dist_utils
+    from swav_ts.core.config import apply_overrides
 
     out = Path(args.out)
-    if _modality(args.config) == "image":
+    raw = apply_overrides(read_yaml(args.config), args.set)  # the YAML is read once
+    if _modality(raw, args.config) == "image":
         from swav_ts.image.config import ImageConfig
-        from swav_ts.image.pretrain import pretrain
+        from swav_ts.image.pretrain import pretrain as image_pretrain
 
-        cfg = load_config(ImageConfig, args.config, args.set)
-        pretrain(cfg, out, resume=not args.no_resume)
+        image_pretrain(
+            _strict(ImageConfig, raw, args.config),
+            out,
+            resume=not args.no_resume,
+            stop_after_iters=args.stop_after_iters,
+        )
         print(f"image pretraining finished: {out}")
         return 0
 
     from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.timeseries.adapt import explicit_keys
     from swav_ts.timeseries.config import TimeSeriesConfig
-    from swav_ts.timeseries.sources import load_source
+    from swav_ts.timeseries.pretrain import pretrain
 
-    cfg = load_config(TimeSeriesConfig, args.config, args.set)
-    data = load_source(cfg.data)
-    est = TimeSeriesSwAV(
-        config=cfg,
-        random_state=cfg.train.seed,
-        device=cfg.train.device,
-        run_dir=str(out),
+    cfg = _strict(TimeSeriesConfig, raw, args.config)
+    result = pretrain(
+        cfg,
+        None,
+        out,
         resume=not args.no_resume,
-        verbose=cfg.train.progress,
+        allow_config_change=args.allow_config_change,
+        explicit=explicit_keys(raw),
+        stop_after_iters=args.stop_after_iters,
     )
-    est.fit(data)
-    from swav_ts.core import distributed as dist_utils
-
     if dist_utils.is_main_process():  # under torchrun only rank 0 writes
-        path = est.save(out / "model.safetensors")
-        last = est.history_[-1]["loss"] if est.history_ else float("nan")
+        path = TimeSeriesSwAV.from_result(result, config=cfg).save(out / "model.safetensors")
+        last = result.history[-1]["loss"] if result.history else float("nan")
         print(
-            f"pretraining finished: {len(est.history_)} epochs, final loss {last:.4f}; "
+            f"pretraining finished: {len(result.history)} epochs, final loss {last:.4f}; "
             f"model saved to {path}"
         )
     dist_utils.destroy()
     return 0
 
 
-def _load_labelled(spec: str, split: str):
-    """(X, y) of a labelled dataset: 'hapt', a .ts file, or an .npz with X_<split>/y_<split>."""
-    if spec == "hapt":
-        from swav_ts.datasets import load_hapt
+def _strict(cls, raw: dict, where: str):
+    from swav_ts.core.config import from_dict
 
-        X, y, _ = load_hapt(split)
-        return X, y
-    path = Path(spec)
-    if path.suffix == ".ts":
-        from swav_ts.data.ts_files import load_ts_file
-
-        return load_ts_file(path, return_type="array")
-    if path.suffix == ".npz":
-        import numpy as np
-
-        with np.load(path, allow_pickle=False) as z:
-            for kx, ky in ((f"X_{split}", f"y_{split}"), ("X", "y")):
-                if kx in z and ky in z:
-                    return z[kx], z[ky]
-            raise ValueError(f"{path} holds {sorted(z.keys())}; expected X_{split} and y_{split}")
-    raise ValueError(f"unknown labelled data {spec!r}: use 'hapt', a .ts file or an .npz file")
+    try:
+        return from_dict(cls, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} in {where}") from None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -111,20 +98,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, default=float))
         return 0
 
+    from swav_ts.data.sources import load_windows
     from swav_ts.estimator import TimeSeriesSwAV
-    from swav_ts.evaluation import knn_eval, label_fraction_runs, linear_probe
+    from swav_ts.evaluation import knn_eval, label_fraction_table, linear_probe
 
     est = TimeSeriesSwAV.load(args.model)
     test_spec = args.test or args.train
-    Xtr, ytr = _load_labelled(args.train, "train")
-    Xte, yte = _load_labelled(test_spec, "test")
+    Xtr, ytr = load_windows(args.train, "train")
+    Xte, yte = load_windows(test_spec, "test")
     Ztr, Zte = est.transform(Xtr), est.transform(Xte)
     result = {"linear_probe": linear_probe(Ztr, ytr, Zte, yte)}
     if args.mode in ("knn", "all"):
         result["knn"] = knn_eval(Ztr, ytr, Zte, yte, k=min(20, len(ytr)))
     if args.mode == "all":
-        df = label_fraction_runs(Ztr, ytr, Zte, yte, fractions=(0.01, 0.1, 1.0))
-        result["label_fractions"] = json.loads(df.to_json(orient="records"))
+        result["label_fractions"] = label_fraction_table(
+            Ztr, ytr, Zte, yte, fractions=(0.01, 0.1, 1.0)
+        )
     text = json.dumps(result, indent=2, default=float)
     if args.out:
         Path(args.out).write_text(text)
@@ -135,29 +124,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from swav_ts.data.sources import resolve_source
     from swav_ts.estimator import TimeSeriesSwAV
 
     est = TimeSeriesSwAV.load(args.model)
     out = Path(args.out)
-    src = Path(args.input)
-    if src.suffix in (".npy", ".npz", ".ts"):
-        from swav_ts.timeseries.config import TSDataConfig
-        from swav_ts.timeseries.sources import load_source
-
-        X = load_source(TSDataConfig(source=str(src)))
+    if out.suffix not in (".npy", ".parquet", ".pq"):
+        raise ValueError(f"--out {out}: use a .npy or .parquet file")
+    src = resolve_source(
+        args.input,
+        time_col=args.time_col,
+        time_unit=args.time_unit,
+        rate_hz=args.rate_hz,
+        channels=args.channels,
+    )
+    starts = None
+    if src.kind in ("array", "ts"):
+        recs = list(src.recordings())  # one per case
+        X = np.stack([r.signals for r in recs])
         Z = est.transform(X)
-        starts = None
         ids = np.arange(len(Z)).astype(str)
     else:
-        from swav_ts.data.readers import read_recordings
-
         if args.window_s is None:
             raise ValueError("--window-s is needed to embed CSV/Parquet recordings")
-        recs = read_recordings(
-            args.input, time_col=args.time_col, time_unit=args.time_unit, rate_hz=args.rate_hz
-        )
         parts, starts_l, ids_l = [], [], []
-        for r in recs:
+        for r in src.recordings():
             z, t = est.embed_recording(r, args.window_s, args.stride_s or args.window_s)
             parts.append(z)
             starts_l.append(t)
@@ -165,7 +156,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         Z, starts, ids = np.concatenate(parts), np.concatenate(starts_l), np.concatenate(ids_l)
     if out.suffix == ".npy":
         np.save(out, Z)
-    elif out.suffix in (".parquet", ".pq"):
+    else:
         import pandas as pd
 
         df = pd.DataFrame(Z, columns=[f"e{i}" for i in range(Z.shape[1])])
@@ -173,8 +164,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
         if starts is not None:
             df.insert(1, "start_time_s", starts)
         df.to_parquet(out)
-    else:
-        raise ValueError(f"--out {out}: use a .npy or .parquet file")
     print(f"wrote {Z.shape[0]} embeddings of width {Z.shape[1]} to {out}")
     return 0
 
@@ -222,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set optim.base_lr=0.3",
     )
     pre.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    pre.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="continue a run folder whose config or data differs (default: refuse)",
+    )
+    pre.add_argument(
+        "--stop-after-iters",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop (with a checkpoint) after N iterations of the run; rerun to continue",
+    )
 
     ev = sub.add_parser("evaluate", help="evaluate a pretrained model on labelled data")
     ev.add_argument("--model", required=True, help="model.safetensors (or image checkpoint)")
@@ -240,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--time-col", default="timestamp")
     em.add_argument("--time-unit", default="ms")
     em.add_argument("--rate-hz", type=float, default=None)
+    em.add_argument(
+        "--channels", nargs="+", default=None, help="signal columns of CSV/Parquet input"
+    )
 
     de = sub.add_parser("demo", help="pretrain + evaluate on the shipped HAPT data")
     de.add_argument("--config", default=None)

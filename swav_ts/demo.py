@@ -17,26 +17,26 @@ from typing import Any
 
 import numpy as np
 
-from swav_ts.core.config import load_config, save_config, to_dict
-from swav_ts.datasets import class_names, load_hapt, load_hapt_recordings
+from swav_ts.core.config import apply_overrides, from_dict, read_yaml, save_config, to_dict
+from swav_ts.data.hapt import class_names, load_hapt
 from swav_ts.estimator import TimeSeriesSwAV
-from swav_ts.evaluation import (
-    clustering_metrics,
-    confusion,
-    label_fraction_runs,
-    linear_probe,
-)
-from swav_ts.timeseries.config import TimeSeriesConfig
-from swav_ts.timeseries.pretrain import build_model
+from swav_ts.evaluation import clustering_metrics, confusion, label_fraction_table, linear_probe
+from swav_ts.timeseries.adapt import explicit_keys
+from swav_ts.timeseries.config import TimeSeriesConfig, hapt_recipe
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "timeseries" / "hapt.yaml"
 
-
-def _fractions_table(Ztr, ytr, Zte, yte, fractions, seeds) -> list[dict[str, Any]]:
-    df = label_fraction_runs(Ztr, ytr, Zte, yte, fractions=fractions, seeds=seeds)
-    return json.loads(df.drop(columns=[], errors="ignore").to_json(orient="records"))
+def demo_config(
+    config: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[TimeSeriesConfig, set[str]]:
+    """The demo's config: a YAML file or the packaged HAPT recipe, plus overrides."""
+    if config is None:
+        base = to_dict(hapt_recipe())
+        cfg = from_dict(TimeSeriesConfig, apply_overrides(base, overrides))
+        return cfg, explicit_keys(base)
+    raw = apply_overrides(read_yaml(config), overrides)
+    return from_dict(TimeSeriesConfig, raw), explicit_keys(raw)
 
 
 def run_demo(
@@ -53,13 +53,15 @@ def run_demo(
     Parameters
     ----------
     config : path, optional
-        A time-series YAML config (default ``configs/timeseries/hapt.yaml``).
+        A time-series YAML config (default: the packaged recipe
+        :func:`swav_ts.timeseries.config.hapt_recipe`, = ``configs/timeseries/hapt.yaml``).
     out_dir : path
-        Report folder: ``metrics.json``, ``model.safetensors``, figures, the run folder.
+        Report folder: ``metrics.json``, ``model.safetensors``, figures, the run folder
+        (a rerun with the same config resumes it; another config is refused).
     overrides : list of str
         ``section.key=value`` config overrides.
     label_fractions, seeds : tuples
-        Label fractions and seeds of the linear-probe runs.
+        Label fractions and label-subset seeds of the linear-probe runs.
     figures : bool
         Write the PNG figures (matplotlib).
     embedding_map : {"tsne", "pca"}
@@ -72,27 +74,15 @@ def run_demo(
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg_path = (
-        config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    )
-    cfg = load_config(TimeSeriesConfig, cfg_path, overrides)
+    cfg, _ = demo_config(config, overrides)
     if cfg.data.source != "hapt":
         raise ValueError(f"the demo pretrains on HAPT; data.source is {cfg.data.source!r}")
-    save_config(cfg, out / "config.yaml")
 
     # ---------------- pretraining on the training subjects' continuous recordings
-    recordings = load_hapt_recordings("train")
-    est = TimeSeriesSwAV(
-        config=cfg,
-        random_state=cfg.train.seed,
-        device=cfg.train.device,
-        run_dir=str(out / "run"),
-        resume=True,
-        verbose=cfg.train.progress,
-    )
-    est.fit(recordings)
+    est = TimeSeriesSwAV.from_config(cfg, run_dir=str(out / "run"), resume=True).fit("hapt")
     pretrain_s = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(est.config_, out / "config.yaml")
     est.save(out / "model.safetensors")
 
     # ---------------- downstream: windows of train and test subjects
@@ -100,28 +90,24 @@ def run_demo(
     Xte, yte, _ = load_hapt("test")
     Ztr, Zte = est.transform(Xtr), est.transform(Xte)
     probe = linear_probe(Ztr, ytr, Zte, yte)
-    fractions = _fractions_table(Ztr, ytr, Zte, yte, label_fractions, seeds)
-    # the cluster space: cosine similarities to the prototypes (more label-efficient at 1 %)
+    fractions = label_fraction_table(Ztr, ytr, Zte, yte, label_fractions, seeds)
+    # the cluster space: cosine similarities to the prototypes
     Str, Ste = est.prototype_scores(Xtr), est.prototype_scores(Xte)
-    score_fractions = _fractions_table(Str, ytr, Ste, yte, label_fractions, seeds)
+    score_fractions = label_fraction_table(Str, ytr, Ste, yte, label_fractions, seeds)
     clusters_te = Ste.argmax(axis=1)
     cluster_scores = clustering_metrics(yte, clusters_te)
 
     # ---------------- the same architecture with random weights
-    rand = TimeSeriesSwAV(config=cfg, random_state=cfg.train.seed, device=cfg.train.device)
-    rand.model_ = build_model(est.config_, est.n_channels_).eval()
-    rand.config_, rand.n_channels_, rand.min_length_ = est.config_, est.n_channels_, est.min_length_
-    rand.normalizer_ = est.normalizer_
+    rand = est.reinitialized(cfg.train.seed)
     Rtr, Rte = rand.transform(Xtr), rand.transform(Xte)
     rand_probe = linear_probe(Rtr, ytr, Rte, yte)
-    rand_fractions = _fractions_table(Rtr, ytr, Rte, yte, label_fractions, seeds)
+    rand_fractions = label_fraction_table(Rtr, ytr, Rte, yte, label_fractions, seeds)
 
     wall_s = time.perf_counter() - t0
     metrics = {
-        "config": to_dict(cfg),
+        "config": to_dict(est.config_),
         "pretrain_time_s": pretrain_s,
         "wall_time_s": wall_s,
-        "n_pretrain_recordings": len(recordings),
         "n_train_windows": len(ytr),
         "n_test_windows": len(yte),
         "linear_probe": probe,

@@ -1,7 +1,9 @@
 """``TimeSeriesSwAV``: an sklearn transformer that pretrains SwAV and returns embeddings.
 
-Data layout: ``(n_cases, n_channels, n_timepoints)`` float arrays, or a list of
-:class:`swav_ts.data.Recording` for continuous recordings.
+Data layout: ``(n_cases, n_channels, n_timepoints)`` float arrays in sensor units, a list of
+:class:`swav_ts.data.Recording` for continuous recordings, or a data source (a path, glob or
+bundled name, see :mod:`swav_ts.data.sources`). ``fit`` is a thin layer over
+:func:`swav_ts.timeseries.pretrain`, the path every entry point shares.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +20,18 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
 import swav_ts
-from swav_ts.core.config import ConfigError, from_dict, read_yaml, to_dict
+from swav_ts.core.config import ConfigError, from_dict, to_dict
 from swav_ts.core.trainer import resolve_device
-from swav_ts.data.normalize import ChannelNormalizer
 from swav_ts.data.recording import Recording
+from swav_ts.data.windows import cut_windows, plan_windows
 from swav_ts.evaluation.embed import embed
 from swav_ts.timeseries.config import TimeSeriesConfig
-from swav_ts.timeseries.pretrain import build_model, contexts_from_recordings, pretrain_contexts
+from swav_ts.timeseries.model import build_model
+from swav_ts.timeseries.pretrain import PretrainResult, as_config, pretrain
 
 logger = logging.getLogger(__name__)
 
-MODEL_FORMAT = "swav_ts.TimeSeriesSwAV/1"
-# With built-in defaults, small data sets still get this many optimisation steps.
-MIN_DEFAULT_STEPS = 500
+MODEL_FORMAT = "swav_ts.TimeSeriesSwAV/2"
 
 # estimator parameter -> dotted config key (None parameters keep the config's value)
 _PARAM_KEYS = {
@@ -53,6 +52,10 @@ _PARAM_KEYS = {
     "local_length": "crops.local_length",
     "n_local": "crops.n_local",
     "augment": "augment",
+    "normalize": "data.normalize",
+    "device": "train.device",
+    "random_state": "train.seed",
+    "verbose": "train.progress",
 }
 
 
@@ -64,11 +67,29 @@ def _set_dotted(data: dict, key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _deep_merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _seed_from(random_state: Any) -> int:
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    raise ValueError(f"random_state must be None, an int or a RandomState; got {random_state!r}")
+
+
 def _as_array(X: Any, name: str = "X") -> np.ndarray:
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     if isinstance(X, (list, tuple)) and X and isinstance(X[0], Recording):
-        raise TypeError(f"{name}: a list of Recording is accepted by fit only")
+        raise TypeError(f"{name}: a list of Recording is accepted by fit; use embed_recording")
     X = np.asarray(X)
     if X.dtype == object or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
         raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
@@ -85,11 +106,17 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     """SwAV self-supervised pretraining for multichannel time series, as an sklearn transformer.
 
     ``fit`` pretrains an encoder without labels; ``transform`` returns its pooled features
-    ``(n_cases, D)`` for downstream classifiers; ``predict`` returns the nearest prototype
-    (an unsupervised cluster index).
+    ``(n_cases, D)`` for downstream classifiers; ``prototype_scores`` the cosine of each case to
+    each prototype; ``predict`` the nearest prototype (an unsupervised cluster index). Inputs
+    are in sensor units: the model standardises them itself with the training statistics.
 
-    Parameters left at ``None`` take the value of ``config`` (by default
+    Every parameter left at ``None`` takes its value from ``config`` (by default
     :class:`swav_ts.timeseries.config.TimeSeriesConfig`, whose defaults suit 50 Hz wearables).
+    The configuration is fitted to the data once, by the rules of
+    :func:`swav_ts.timeseries.adapt.adapt_to_data` (the same for the command line): values
+    that cannot work (a batch larger than the data, more prototypes than samples assigned at
+    once) are lowered with a warning; on small data the *default* batch, epochs and prototypes
+    adapt, values chosen by the user are kept.
 
     Parameters
     ----------
@@ -98,43 +125,41 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     encoder_kwargs : dict, optional
         Keyword arguments of the encoder.
     n_prototypes, feat_dim, hidden_mlp : int, optional
-        Prototypes K, embedding width, projection-head hidden width. When K comes from the
-        built-in defaults (no ``config``), it is at most the batch size plus the queue length,
-        so small data sets work; a K set explicitly is never changed.
+        Prototypes K, embedding width, projection-head hidden width.
     temperature, epsilon : float, optional
         Prediction temperature and Sinkhorn regularisation.
     queue_length : int, optional
         Embedding queue length (0: no queue).
     epochs, batch_size : int, optional
-        Pretraining length and batch size. With the built-in defaults (no ``config``), small
-        data sets get a batch of a quarter of the data (at least 16, at most the default) and
-        enough epochs for at least 500 optimisation steps; values set explicitly are kept
-        (a batch never exceeds the number of cases).
+        Pretraining length and batch size.
     lr : float, optional
         Peak learning rate.
     optimizer : {"adamw", "sgd", "lars"}, optional
     context_length : int, optional
         Context length for continuous recordings (array input uses each case as a context).
     global_length, local_length, n_local : int, optional
-        View lengths and number of local views (clipped to the series length for arrays).
+        View lengths and number of local views (shortened to the series length for arrays).
     augment : dict, optional
-        Augmentation settings (see ``docs/augmentations.md``), merged over the defaults.
-    normalize : bool, default True
-        Per-channel standardisation fitted on the training data and stored with the model.
+        Augmentation settings (see ``docs/augmentations.md``), merged over the config's.
+    normalize : bool, optional
+        Standardise each channel with the training statistics inside the model (config key
+        ``data.normalize``, default true).
     impute : bool, default False
-        Replace NaN by the channel mean (after normalisation: 0) instead of raising.
-    device : str, default "auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``.
-    random_state : int, RandomState or None
-        Seed; the same int gives the same embeddings on CPU.
+        ``transform``: replace NaN by the channel's training mean instead of raising.
+        (Pretraining leaves out contexts holding NaN, see :mod:`swav_ts.data.windows`.)
+    device : str, optional
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` (config ``train.device``).
+    random_state : int or RandomState, optional
+        Seed (config ``train.seed``); the same int gives the same embeddings on CPU.
     config : TimeSeriesConfig, dict or path, optional
         Base configuration (a YAML path or a mapping in the YAML layout).
     run_dir : str, optional
-        Keep the run folder (config, metrics, checkpoint) here; default: a temporary folder.
+        Keep the run folder (config, metrics, checkpoint, data cache) here; default: a
+        temporary folder.
     resume : bool, default False
-        Continue an interrupted run from ``run_dir/checkpoint.pt`` instead of starting over.
-    verbose : bool, default False
-        Show progress bars.
+        Continue an interrupted run in ``run_dir`` instead of starting over.
+    verbose : bool, optional
+        Show progress bars (config ``train.progress``).
     """
 
     def __init__(
@@ -156,14 +181,14 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         local_length: int | None = None,
         n_local: int | None = None,
         augment: dict | None = None,
-        normalize: bool = True,
+        normalize: bool | None = None,
         impute: bool = False,
-        device: str = "auto",
+        device: str | None = None,
         random_state: int | np.random.RandomState | None = None,
         config: TimeSeriesConfig | dict | str | None = None,
         run_dir: str | None = None,
         resume: bool = False,
-        verbose: bool = False,
+        verbose: bool | None = None,
     ):
         self.encoder = encoder
         self.encoder_kwargs = encoder_kwargs
@@ -191,137 +216,94 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         self.resume = resume
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ configuration
-    def _base_config_data(self) -> dict:
-        cfg = self.config
-        if cfg is None:
-            return to_dict(TimeSeriesConfig())
-        if isinstance(cfg, TimeSeriesConfig):
-            return to_dict(cfg)
-        if isinstance(cfg, dict):
-            return _deep_merge(to_dict(TimeSeriesConfig()), cfg)
-        if isinstance(cfg, (str, Path)):
-            return _deep_merge(to_dict(TimeSeriesConfig()), read_yaml(cfg))
-        raise TypeError(f"config must be a TimeSeriesConfig, dict, path or None; got {type(cfg)}")
+    @classmethod
+    def from_config(cls, config: TimeSeriesConfig | dict | str | Path, **params) -> TimeSeriesSwAV:
+        """An estimator that takes every setting from ``config`` (``params``: the others,
+        e.g. ``run_dir``, ``resume``, ``impute``, or overrides)."""
+        return cls(config=config, **params)
 
-    def _resolve_config(self, n_timepoints: int | None, n_samples: int) -> TimeSeriesConfig:
-        data = self._base_config_data()
+    @classmethod
+    def from_result(cls, result: PretrainResult, **params) -> TimeSeriesSwAV:
+        """A fitted estimator around a :func:`~swav_ts.timeseries.pretrain` result."""
+        est = cls(**params)
+        est._set_fitted(result)
+        return est
+
+    # ------------------------------------------------------------------ configuration
+    def requested_config(self) -> tuple[TimeSeriesConfig, set[str]]:
+        """The config ``fit`` asks for (before fitting it to the data) and the keys the user
+        chose (config keys and parameters that are not None)."""
+        base, explicit = as_config(self.config)
+        data = to_dict(base)
         for param, key in _PARAM_KEYS.items():
             value = getattr(self, param)
             if value is None:
                 continue
             if param == "augment":
                 value = _deep_merge(data["augment"], value)
+                explicit |= {f"augment.{k}" for k in value}
+            elif param == "random_state":
+                value = _seed_from(value)
+            elif param == "verbose":
+                value = bool(value)
             _set_dotted(data, key, value)
-        seed = _seed_from(self.random_state)
-        data["train"].update(seed=seed, device=self.device, progress=bool(self.verbose))
-        train = data["train"]
-        builtin = self.config is None  # defaults from TimeSeriesConfig, not from the user
-        if builtin and self.batch_size is None:
-            # small data: several batches per epoch (a quarter of the data, at least 16)
-            train["batch_size"] = min(train["batch_size"], max(16, n_samples // 4))
-        train["batch_size"] = max(2, min(int(train["batch_size"]), n_samples))
-        if builtin and self.epochs is None and n_samples < 10**9:
-            # small data: at least MIN_DEFAULT_STEPS optimisation steps
-            steps_per_epoch = max(1, n_samples // train["batch_size"])
-            train["epochs"] = max(train["epochs"], math.ceil(MIN_DEFAULT_STEPS / steps_per_epoch))
-        if builtin and self.n_prototypes is None:
-            # small data: no more default prototypes than samples per assignment
-            pool = train["batch_size"] + int(data["swav"]["queue_length"])
-            data["swav"]["n_prototypes"] = min(data["swav"]["n_prototypes"], pool)
-        if n_timepoints is not None:  # array input: each case is one context
-            crops = data["crops"]
-            data["data"]["context_length"] = n_timepoints
-            if self.global_length is None:
-                crops["global_length"] = min(crops["global_length"], n_timepoints)
-            if self.local_length is None:
-                crops["local_length"] = min(crops["local_length"], max(2, n_timepoints // 2))
+            explicit.add(key)
         try:
-            return from_dict(TimeSeriesConfig, data)
+            return from_dict(TimeSeriesConfig, data), explicit
         except ConfigError as exc:
             raise ValueError(f"invalid TimeSeriesSwAV settings: {exc}") from None
 
-    # ------------------------------------------------------------------ input checks
-    def _prepare(self, X: Any, fitting: bool) -> np.ndarray:
-        X = _as_array(X)
-        if not fitting:
-            if X.shape[1] != self.n_channels_:
-                raise ValueError(
-                    f"X has {X.shape[1]} channels but the model was fitted on "
-                    f"{self.n_channels_} channels (shape {X.shape})"
-                )
-        min_len = self.min_length_ if not fitting else None
-        if min_len is not None and X.shape[2] < min_len:
-            raise ValueError(
-                f"series of {X.shape[2]} time points are shorter than the encoder's minimum "
-                f"of {min_len} (shape {X.shape})"
-            )
-        n_nan = int(np.isnan(X).sum())
-        n_inf = int(np.isinf(X).sum())
-        if n_inf:
-            raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
-        if n_nan and not self.impute:
-            raise ValueError(
-                f"X holds {n_nan} NaN values (shape {X.shape}); impute them or pass impute=True"
-            )
-        return X
-
-    def _normalise(self, X: np.ndarray) -> np.ndarray:
-        if self.normalizer_ is not None:
-            X = self.normalizer_.transform(X).astype(np.float32, copy=False)
-        if self.impute:
-            if self.normalizer_ is None:
-                means = np.nanmean(X, axis=(0, 2), keepdims=True)
-                X = np.where(np.isnan(X), means, X)
-            else:
-                X = np.nan_to_num(X, nan=0.0)
-        return np.ascontiguousarray(X, dtype=np.float32)
-
     # ------------------------------------------------------------------ sklearn API
     def fit(self, X: Any, y: Any = None) -> TimeSeriesSwAV:
-        """Pretrain on ``X`` (array ``(n, C, T)`` or list of Recording); ``y`` is ignored."""
-        if isinstance(X, Recording):
-            X = [X]
-        if isinstance(X, (list, tuple)) and X and all(isinstance(r, Recording) for r in X):
-            chans = {r.n_channels for r in X}
-            if len(chans) != 1:
-                raise ValueError(f"recordings have different channel counts: {sorted(chans)}")
-            cfg0 = self._resolve_config(None, 10**9)
-            contexts = contexts_from_recordings(
-                [r.signals for r in X], cfg0.data.context_length, cfg0.data.stride
-            )
-            contexts = self._prepare(contexts, fitting=True)
-        else:
-            contexts = self._prepare(X, fitting=True)
-            cfg0 = None
-        n, n_channels, n_time = contexts.shape
-        if n < 2:
-            raise ValueError(f"fit needs at least 2 cases, got shape {contexts.shape}")
-        cfg = self._resolve_config(None if cfg0 is not None else n_time, n)
-        torch.manual_seed(cfg.train.seed)  # the initial weights follow random_state
-        model = build_model(cfg, n_channels)
-        min_len = int(getattr(model.backbone, "min_length", 1))
-        if n_time < min_len or cfg.crops.local_length < min_len:
-            raise ValueError(
-                f"series of {n_time} time points (local views of {cfg.crops.local_length}) are "
-                f"shorter than encoder {cfg.encoder.name!r}'s minimum of {min_len}"
-            )
-        self.normalizer_ = ChannelNormalizer().fit(contexts) if self.normalize else None
-        contexts = self._normalise(contexts)
-        if self.run_dir is not None:
-            _, result = pretrain_contexts(
-                cfg, contexts, self.run_dir, model=model, resume=self.resume
-            )
-        else:
-            with tempfile.TemporaryDirectory(prefix="swav_ts_") as tmp:
-                _, result = pretrain_contexts(cfg, contexts, tmp, model=model, resume=False)
-        self.model_ = model.cpu().eval()
-        self.config_ = cfg
-        self.n_channels_ = n_channels
-        self.min_length_ = min_len
-        self.history_ = result.history
-        self.n_features_out_ = int(model.num_features)
+        """Pretrain on ``X`` without labels (``y`` is ignored).
+
+        ``X``: an array ``(n_cases, n_channels, n_timepoints)`` (each case one context), a
+        Recording or list of Recording (cut into contexts), or a data source name/path/glob.
+        """
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        if isinstance(X, np.ndarray) or (
+            isinstance(X, (list, tuple)) and X and not isinstance(X[0], Recording)
+        ):
+            X = _as_array(X)
+        cfg, explicit = self.requested_config()
+        result = pretrain(
+            cfg,
+            X,
+            self.run_dir,
+            resume=self.resume,
+            explicit=explicit,
+        )
+        self._set_fitted(result)
         return self
+
+    def _set_fitted(self, result: PretrainResult) -> None:
+        self.model_ = result.model
+        self.config_ = result.config
+        self.channel_names_ = list(result.channel_names)
+        self.rate_hz_ = result.rate_hz
+        self.n_channels_ = len(result.channel_names)
+        self.min_length_ = int(result.model.backbone.min_length)
+        self.history_ = result.history
+        self.n_features_out_ = int(result.model.num_features)
+        self.fit_changes_ = list(result.changes)
+
+    def reinitialized(self, seed: int) -> TimeSeriesSwAV:
+        """A fitted copy with the same architecture, channel statistics and input contract, but
+        fresh random weights drawn with ``seed`` (the random-weights baseline)."""
+        self._check_fitted()
+        other = dataclasses.replace(self.config_)
+        torch.manual_seed(seed)
+        std = self.model_.backbone.standardize
+        model = build_model(other, self.n_channels_, std.mean.tolist(), std.std.tolist()).eval()
+        est = type(self)(**self.get_params(deep=False))
+        est.model_ = model
+        for name in ("config_", "channel_names_", "rate_hz_", "n_channels_", "min_length_"):
+            setattr(est, name, getattr(self, name))
+        est.history_ = []
+        est.n_features_out_ = int(model.num_features)
+        est.fit_changes_ = []
+        return est
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -330,24 +312,48 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
             )
 
     def _device(self) -> torch.device:
-        return resolve_device(self.device)
+        return resolve_device(self.device or self.config_.train.device)
+
+    def _prepare(self, X: Any) -> np.ndarray:
+        """Checked windows in sensor units, NaN imputed with the channel means if asked."""
+        self._check_fitted()
+        X = _as_array(X)
+        if X.shape[1] != self.n_channels_:
+            raise ValueError(
+                f"X has {X.shape[1]} channels but the model was fitted on "
+                f"{self.n_channels_} channels {self.channel_names_} (shape {X.shape})"
+            )
+        if X.shape[2] < self.min_length_:
+            raise ValueError(
+                f"series of {X.shape[2]} time points are shorter than the encoder's minimum "
+                f"of {self.min_length_} (shape {X.shape})"
+            )
+        n_inf = int(np.isinf(X).sum())
+        if n_inf:
+            raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
+        nan = np.isnan(X)
+        if nan.any():
+            if not self.impute:
+                raise ValueError(
+                    f"X holds {int(nan.sum())} NaN values (shape {X.shape}); impute them or "
+                    "pass impute=True (NaN -> the channel's training mean)"
+                )
+            mean = self.model_.backbone.standardize.mean.numpy()[None, :, None]
+            X = np.where(nan, mean, X).astype(np.float32)
+        return np.ascontiguousarray(X, dtype=np.float32)
 
     def transform(self, X: Any) -> np.ndarray:
         """Encoder features of each case: ``(n_cases, D)`` float32."""
-        self._check_fitted()
-        X = self._normalise(self._prepare(X, fitting=False))
+        X = self._prepare(X)
         return embed(self.model_.backbone, X, batch_size=512, device=self._device())
 
     def prototype_scores(self, X: Any) -> np.ndarray:
         """Cosine similarity of each case to each prototype (first head): ``(n_cases, K)``.
 
         The projection head's L2-normalised output times the normalised prototypes, i.e. the
-        scores SwAV's loss is computed from. With very few labels a linear probe on these
-        scores can beat one on :meth:`transform`'s encoder features (HAPT, 1 % of the labels:
-        docs/results.md); :meth:`transform` stays the general-purpose embedding.
+        scores SwAV's loss is computed from.
         """
-        self._check_fitted()
-        X = self._normalise(self._prepare(X, fitting=False))
+        X = self._prepare(X)
         device = self._device()
         model = self.model_.to(device).eval()
         out = []
@@ -370,6 +376,10 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings of every window of a long recording.
 
+        Windows follow the rules of :mod:`swav_ts.data.windows`: starts every ``stride_s``,
+        windows holding NaN left out (and logged); a recording shorter than one window is an
+        error.
+
         Returns
         -------
         embeddings : ndarray (n_windows, D) float32
@@ -391,19 +401,24 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
                 f"window of {length} samples ({window_s} s) is longer than recording "
                 f"{recording.recording_id!r} ({recording.n_samples} samples)"
             )
-        starts = np.arange(0, recording.n_samples - length + 1, stride)
-        chunks = []
-        for i in range(0, len(starts), batch_size):
-            idx = starts[i : i + batch_size, None] + np.arange(length)[None, :]  # (B, T)
-            windows = np.transpose(recording.signals[:, idx], (1, 0, 2))  # (B, C, T)
+        plan = plan_windows(
+            [recording.n_samples],
+            length,
+            stride,
+            nan_samples=[np.isnan(recording.signals).any(axis=0)],
+            recording_ids=[recording.recording_id],
+        )
+        chunks = [np.zeros((0, self.n_features_out_), np.float32)]
+        for i in range(0, len(plan), batch_size):
+            windows = cut_windows(recording.signals, plan.start[i : i + batch_size], length)
             chunks.append(self.transform(windows))
-        times = recording.start_time + starts / recording.rate_hz
+        times = recording.start_time + plan.start / recording.rate_hz
         return np.concatenate(chunks), times.astype(np.float64)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Write weights (safetensors, no pickle) with config, normaliser and version as JSON
-        metadata in the same file."""
+        """Write weights (with the input standardisation) as safetensors, no pickle; config,
+        channel names, rate and version as JSON metadata in the same file."""
         from safetensors.torch import save_file
 
         self._check_fitted()
@@ -416,10 +431,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
             "swav_ts_version": swav_ts.__version__,
             "config": json.dumps(to_dict(self.config_)),
             "params": json.dumps(_jsonable_params(self.get_params(deep=False))),
-            "normalizer": json.dumps(
-                None if self.normalizer_ is None else self.normalizer_.state_dict()
-            ),
-            "n_channels": str(self.n_channels_),
+            "channel_names": json.dumps(self.channel_names_),
+            "rate_hz": json.dumps(self.rate_hz_),
             "min_length": str(self.min_length_),
             "history": json.dumps(self.history_),
         }
@@ -449,7 +462,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
             ) from None
         if meta.get("format") != MODEL_FORMAT:
             raise ValueError(
-                f"{path} holds format {meta.get('format')!r}, expected {MODEL_FORMAT!r}"
+                f"{path} holds format {meta.get('format')!r}, expected {MODEL_FORMAT!r} (a model "
+                "of an older swav_ts: pretrain it again)"
             )
         saved_version = meta.get("swav_ts_version", "?")
         if saved_version.split(".")[:2] != swav_ts.__version__.split(".")[:2]:
@@ -460,8 +474,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         params = json.loads(meta["params"])
         est = cls(**params)
         cfg = from_dict(TimeSeriesConfig, json.loads(meta["config"]))
-        n_channels = int(meta["n_channels"])
-        model = build_model(cfg, n_channels)
+        names = json.loads(meta["channel_names"])
+        model = build_model(cfg, len(names))
         expected = model.state_dict()
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
@@ -479,40 +493,20 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         model.load_state_dict(state)
         est.model_ = model.eval()
         est.config_ = cfg
-        est.n_channels_ = n_channels
+        est.channel_names_ = names
+        est.rate_hz_ = json.loads(meta["rate_hz"])
+        est.n_channels_ = len(names)
         est.min_length_ = int(meta["min_length"])
-        norm = json.loads(meta["normalizer"])
-        est.normalizer_ = None if norm is None else ChannelNormalizer.from_state_dict(norm)
         est.history_ = json.loads(meta.get("history", "[]"))
         est.n_features_out_ = int(model.num_features)
+        est.fit_changes_ = []
         return est
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = False
-        tags.non_deterministic = self.random_state is None
         return tags
-
-
-def _deep_merge(base: dict, update: dict) -> dict:
-    out = dict(base)
-    for k, v in update.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def _seed_from(random_state: Any) -> int:
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy % (2**31))
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    raise ValueError(f"random_state must be None, an int or a RandomState; got {random_state!r}")
 
 
 def _jsonable_params(params: dict) -> dict:

@@ -80,3 +80,46 @@ def swav_loss_grad_ref(scores, n_crops, crops_for_assign=(0, 1), temperature=0.1
             p = np.exp(log_softmax_ref(x))
             grad[t * b : (t + 1) * b] += (p - q) / (temperature * b) / (n_crops - 1)
     return grad / len(crops_for_assign)
+
+
+def lars_step_ref(
+    w: np.ndarray,
+    g: np.ndarray,
+    buf,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    trust_coefficient: float,
+    eps: float = 1e-8,
+    lars: bool = True,
+):
+    """One step of the original SwAV optimizer for one parameter, from the equations of apex
+    ``LARC(clip=False)`` (You et al. 2017) wrapped around ``torch.optim.SGD(momentum, wd)``.
+
+    LARC (``lars=True``) takes the weight decay out of SGD (SGD runs with wd = 0) and rescales
+    the gradient: when ``||w|| > 0`` and ``||g|| > 0``
+
+        eta_l = trust * ||w|| / (||g|| + wd * ||w|| + eps),    g <- eta_l * (g + wd * w),
+
+    otherwise ``g`` is left as it is (no decay, no scaling). A parameter kept out of LARC
+    (``lars=False``, biases and norm layers when excluded) gets SGD's own decay ``g + wd * w``.
+    Then SGD with momentum, no dampening, no Nesterov:
+
+        buf <- g (first step),  buf <- momentum * buf + g (later),    w <- w - lr * buf.
+
+    Returns ``(w, buf)`` after the step (``buf`` None when momentum is 0).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    g = np.asarray(g, dtype=np.float64)
+    if lars:
+        w_norm = np.sqrt(np.sum(w * w))
+        g_norm = np.sqrt(np.sum(g * g))
+        if w_norm != 0 and g_norm != 0:
+            eta_l = trust_coefficient * w_norm / (g_norm + weight_decay * w_norm + eps)
+            g = eta_l * (g + weight_decay * w)
+    elif weight_decay != 0:
+        g = g + weight_decay * w
+    if momentum != 0:
+        buf = g.copy() if buf is None else momentum * np.asarray(buf, np.float64) + g
+        g = buf
+    return w - lr * g, buf

@@ -67,9 +67,9 @@ def run_embed(pretrained, inp, out, *extra):
     return main(["embed", "--model", model, "--input", inp, "--out", out, *extra])
 
 
-def test_evaluate_and_embed(pretrained, tmp_path, shared_data, capsys):
+def test_evaluate_and_embed(pretrained, tmp_path, uea_dir, capsys):
     out = tmp_path / "eval.json"
-    uea = shared_data / "uea"
+    uea = uea_dir
     assert (
         main(
             [

@@ -29,7 +29,6 @@ FORBIDDEN = {
         "swav_ts.evaluation",
         "swav_ts.cli",
         "swav_ts.demo",
-        "swav_ts.datasets",
     ),
     "timeseries": ("swav_ts.image", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),
     "image": ("swav_ts.timeseries", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),

@@ -37,7 +37,7 @@ import torch
 import torch.multiprocessing as mp
 
 from swav_ts.bench.common import format_table, machine_info, write_json
-from swav_ts.bench.train import load_hapt_contexts, resolve_config
+from swav_ts.bench.train import resolve_config
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,25 @@ EXACT_OVERRIDES = (
     "encoder.kwargs={hidden: 32, depth: 4, output_dim: 128}",
     "swav.hidden_mlp=0",
 )
+
+
+def load_hapt_contexts(cfg, max_contexts: int | None = None) -> np.ndarray:
+    """HAPT training contexts ``(n, C, T_ctx)`` in sensor units, cut by the window rules."""
+    from swav_ts.data.hapt import load_hapt_recordings
+    from swav_ts.data.windows import cut_windows, plan_windows
+
+    recs = load_hapt_recordings(cfg.data.split)
+    plan = plan_windows([r.n_samples for r in recs], cfg.data.context_length, cfg.data.stride)
+    parts = [
+        cut_windows(r.signals, plan.start[plan.recording == k], plan.length)
+        for k, r in enumerate(recs)
+    ]
+    contexts = np.concatenate(parts)
+    if max_contexts is not None:
+        if max_contexts < 1:
+            raise ValueError(f"max_contexts must be >= 1, got {max_contexts}")
+        contexts = contexts[:max_contexts]
+    return np.ascontiguousarray(contexts, dtype=np.float32)
 
 
 class FixedViews:
@@ -106,7 +125,10 @@ def _worker(
     import torch.distributed as dist
 
     from swav_ts.core.trainer import train
-    from swav_ts.timeseries.pretrain import ContextViews, build_model
+    from swav_ts.data.hapt import load_hapt_recordings
+    from swav_ts.data.normalize import channel_stats
+    from swav_ts.timeseries.model import build_model
+    from swav_ts.timeseries.pretrain import ContextViews
 
     torch.set_num_threads(threads)
     if world_size > 1:
@@ -119,13 +141,15 @@ def _worker(
         )
     cfg = resolve_config(overrides)
     contexts = np.load(contexts_path)
+    names = load_hapt_recordings("train")[0].channel_names
+    stats = channel_stats(contexts, names)
     torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg, contexts.shape[1])
+    model = build_model(cfg, contexts.shape[1], stats.mean, stats.std)
     c = cfg.crops
     inner = (
         FixedViews(c.n_global, c.global_length, c.n_local, c.local_length)
         if fixed_views
-        else ContextViews(cfg)
+        else ContextViews(cfg, names, stats)
     )
     stamped = _StampedViews(inner)
     t0 = time.perf_counter()

@@ -33,10 +33,20 @@ from swav_ts.bench.common import machine_info, write_json
 
 
 def _fraction_rows(Ztr, ytr, Zte, yte, fractions, seeds):
-    from swav_ts.evaluation import label_fraction_runs
+    from swav_ts.evaluation import label_fraction_table
 
-    df = label_fraction_runs(Ztr, ytr, Zte, yte, fractions=fractions, seeds=seeds)
-    return {float(r["fraction"]): r for r in json.loads(df.to_json(orient="records"))}
+    rows = label_fraction_table(Ztr, ytr, Zte, yte, fractions=fractions, seeds=seeds)
+    return {float(r["fraction"]): r for r in rows}
+
+
+def config_folder(cfg) -> str:
+    """A folder name unique to a config: runs of different configs never share a folder."""
+    import hashlib
+
+    from swav_ts.core.config import to_dict
+
+    text = json.dumps(to_dict(cfg), sort_keys=True)
+    return "cfg-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
 def _trained_fractions(train_fn, y, fractions, seeds, min_steps, epochs):
@@ -76,20 +86,17 @@ def run_hapt_benchmark(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Run the HAPT results benchmark; see the module docstring."""
-    from swav_ts.core.config import load_config, to_dict
+    from swav_ts.core.config import to_dict
+    from swav_ts.data.hapt import load_hapt
     from swav_ts.data.normalize import ChannelNormalizer
-    from swav_ts.datasets import load_hapt, load_hapt_recordings
-    from swav_ts.demo import DEFAULT_CONFIG
+    from swav_ts.demo import demo_config
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import clustering_metrics, finetune, linear_probe, train_supervised
-    from swav_ts.timeseries.config import TimeSeriesConfig
-    from swav_ts.timeseries.pretrain import build_model
 
     if threads:
         torch.set_num_threads(threads)
-    cfg = load_config(TimeSeriesConfig, config or DEFAULT_CONFIG, overrides)
-    out = Path(out_dir)
-    recordings = load_hapt_recordings("train")
+    cfg, _ = demo_config(config, overrides)
+    out = Path(out_dir) / config_folder(cfg)
     Xtr, ytr, _ = load_hapt("train")
     Xte, yte, _ = load_hapt("test")
     result: dict[str, Any] = {
@@ -132,14 +139,10 @@ def run_hapt_benchmark(
 
     for seed in pretrain_seeds:
         t0 = time.perf_counter()
-        est = TimeSeriesSwAV(
-            config=cfg,
-            random_state=seed,
-            device=cfg.train.device,
-            run_dir=str(out / f"seed{seed}"),
-            resume=True,
+        est = TimeSeriesSwAV.from_config(
+            cfg, random_state=seed, run_dir=str(out / f"seed{seed}"), resume=True
         )
-        est.fit(recordings)
+        est.fit("hapt")
         pretrain_s = time.perf_counter() - t0
         Ztr, Zte = est.transform(Xtr), est.transform(Xte)
         run: dict[str, Any] = {
@@ -154,13 +157,11 @@ def run_hapt_benchmark(
             Str, ytr, Ste, yte, fractions, subset_seeds
         )
         run["clusters"] = clustering_metrics(yte, Ste.argmax(axis=1))
-        # fine-tuning the pretrained encoder (inputs normalised as in pretraining)
-        Ftr = est._normalise(Xtr)
-        Fte = est._normalise(Xte)
+        # fine-tuning the pretrained encoder (its standardisation layer stays frozen)
 
-        def finetune_run(idx, epochs, seed, est=est, Ftr=Ftr, Fte=Fte):
+        def finetune_run(idx, epochs, seed, est=est):
             return finetune(
-                est.model_.backbone, Ftr[idx], ytr[idx], Fte, yte, epochs=epochs, seed=seed
+                est.model_.backbone, Xtr[idx], ytr[idx], Xte, yte, epochs=epochs, seed=seed
             )
 
         ft = _trained_fractions(
@@ -168,9 +169,8 @@ def run_hapt_benchmark(
         )
         run["finetune"] = ft
         # the same encoder, random weights
-        torch.manual_seed(seed)
-        est.model_ = build_model(est.config_, est.n_channels_).eval()
-        Rtr, Rte = est.transform(Xtr), est.transform(Xte)
+        rand = est.reinitialized(seed)
+        Rtr, Rte = rand.transform(Xtr), rand.transform(Xte)
         run["random_init_linear_probe"] = _fraction_rows(
             Rtr, ytr, Rte, yte, fractions, subset_seeds
         )

@@ -1,12 +1,16 @@
-"""Peak-memory benchmark of :class:`RecordingContextDataset` on tiled HAPT recordings.
+"""Peak memory and step time of the real ``swav-ts pretrain`` path as the data grows.
 
-For each scale ``s`` the 61 HAPT recordings are written ``s`` times to an on-disk cache
-(:func:`swav_ts.data.datasets.write_recording_cache`), and a fresh Python subprocess runs one
-pass of a DataLoader over the memory-mapped cache and reports its peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``). Flat memory means the ratio to 1x stays near 1
-while the data grows ``s``-fold.
+For each scale ``s`` the 61 HAPT recordings are written ``s`` times as ``(C, T)`` ``.npy``
+recordings, and a fresh Python process runs ``swav-ts pretrain`` (:func:`swav_ts.cli.main`)
+on them for a fixed number of iterations: the sources are streamed into the run's on-disk
+recording cache, and training reads its contexts back through the DataLoader. The process
+reports its peak RSS (``ru_maxrss``); the step time comes from the run's ``metrics.jsonl``
+(``elapsed_s`` of the logging windows after the warm-up). For comparison, another fresh process
+trains the same model on the same contexts held in memory (a ``TensorDataset``, as swav_ts did
+before the cache): flat memory means the cache path's ratio to 1x stays near 1 while the data
+grows ``s``-fold, and its step time stays that of the in-memory path.
 
-Run: ``python -m swav_ts.bench.memory --scales 1 4 16 --json memory.json``
+Run: ``swav-ts bench memory --scales 1 4 16 --json runs/bench_memory.json``
 """
 
 from __future__ import annotations
@@ -18,226 +22,249 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swav_ts.bench.common import format_table, machine_info, write_json
 
 __all__ = ["main", "run_memory_benchmark"]
 
 logger = logging.getLogger(__name__)
 
-_CHILD = r"""
-import json, resource, sys, time
+CHANNELS = "[acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z]"
+
+# The real command line, wrapped only to report the process's peak RSS.
+_CLI_CHILD = r"""
+import json, resource, sys
 import torch
-torch.set_num_threads(1)
-from torch.utils.data import DataLoader
-from swav_ts.data.datasets import RecordingContextDataset
-cache, shuffle = sys.argv[1], sys.argv[5] == "1"
-context, batch, stride = (int(a) for a in sys.argv[2:5])
-def status_kib(key):
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-def reset_hwm():
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")  # Linux: reset VmHWM (peak RSS) to the current RSS
-        return True
-    except OSError:
-        return False
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-ds = RecordingContextDataset(cache, context_length=context, stride=stride)
-before = status_kib("VmRSS")
-hwm_reset = reset_hwm()
-g = torch.Generator().manual_seed(0)
-dl = DataLoader(ds, batch_size=batch, shuffle=shuffle, num_workers=0, generator=g)
-t0 = time.perf_counter()
-n = 0
-total = 0.0
-for xb in dl:  # (B, C, T)
-    n += xb.shape[0]
-    total += float(xb.sum())
-dt = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"peak_rss_kib": rss, "rss_after_import_kib": rss0, "items": n,
-                  "rss_before_pass_kib": before, "rss_after_pass_kib": status_kib("VmRSS"),
-                  "pass_peak_rss_kib": status_kib("VmHWM") if hwm_reset else None,
-                  "seconds": dt, "checksum": total}))
+torch.set_num_threads(int(sys.argv[1]))
+from swav_ts.cli import main
+code = main(sys.argv[2:])
+print(json.dumps({"code": code,
+                  "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+# The same training with every context in memory (the path swav_ts had before the cache).
+_IN_MEMORY_CHILD = r"""
+import glob, json, resource, sys
+import numpy as np, torch
+torch.set_num_threads(int(sys.argv[1]))
+from torch.utils.data import TensorDataset
+from swav_ts.core.config import apply_overrides, from_dict, read_yaml
+from swav_ts.core.trainer import train
+from swav_ts.data.normalize import channel_stats
+from swav_ts.data.windows import cut_windows, window_starts
+from swav_ts.timeseries.adapt import adapt_to_data, explicit_keys
+from swav_ts.timeseries.config import TimeSeriesConfig
+from swav_ts.timeseries.model import build_model
+from swav_ts.timeseries.pretrain import ContextViews
+raw = apply_overrides(read_yaml(sys.argv[2]), sys.argv[5:])
+cfg = from_dict(TimeSeriesConfig, raw)
+names = cfg.data.channels
+L, stride = cfg.data.context_length, cfg.data.stride
+parts = []
+for path in sorted(glob.glob(cfg.data.source)):
+    sig = np.load(path)
+    parts.append(cut_windows(sig, window_starts(sig.shape[1], L, stride), L))
+contexts = np.concatenate(parts)
+cfg, _ = adapt_to_data(cfg, len(contexts), None, explicit_keys(raw))  # the same rules
+stats = channel_stats(contexts, names)
+torch.manual_seed(cfg.train.seed)
+model = build_model(cfg, contexts.shape[1], stats.mean, stats.std)
+train(model, TensorDataset(torch.from_numpy(contexts)), cfg, sys.argv[3],
+      make_views=ContextViews(cfg, names, stats), resume=False,
+      stop_after_iters=int(sys.argv[4]))
+print(json.dumps({"code": 0, "n_contexts": len(contexts),
+                  "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
-def _mib(kib: int | None) -> float | None:
-    return None if kib is None else kib / 1024.0
+def _write_tiled(scale: int, directory: Path) -> int:
+    """The HAPT recordings ``scale`` times as ``(C, T)`` float32 ``.npy`` files; total bytes."""
+    from swav_ts.data.hapt import load_hapt_recordings
+
+    directory.mkdir(parents=True, exist_ok=True)
+    nbytes = 0
+    for k in range(scale):
+        for r in load_hapt_recordings("all"):
+            path = directory / f"{r.recording_id}_t{k}.npy"
+            np.save(path, r.signals)
+            nbytes += path.stat().st_size
+    return nbytes
 
 
-def _tile_cache(recordings, scale: int, directory: Path) -> int:
-    from swav_ts.data.datasets import write_recording_cache
-    from swav_ts.data.recording import Recording
+def _step_ms(metrics_path: Path, warmup_iters: int) -> tuple[float, int]:
+    """Mean step time (ms) over the logging windows after ``warmup_iters``."""
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines()]
+    rows = [r for r in rows if r.get("kind") == "iter"]
+    first = next(r for r in rows if r["iteration"] >= warmup_iters)
+    last = rows[-1]
+    n = last["iteration"] - first["iteration"]
+    if n < 1:
+        raise RuntimeError(f"too few logged iterations in {metrics_path}")
+    return 1e3 * (last["elapsed_s"] - first["elapsed_s"]) / n, n
 
-    tiled = [
-        Recording(
-            signals=r.signals,
-            labels=None,
-            rate_hz=r.rate_hz,
-            channel_names=r.channel_names,
-            recording_id=f"{r.recording_id}_t{k}",
-            subject=r.subject,
-        )
-        for k in range(scale)
-        for r in recordings
-    ]
-    write_recording_cache(tiled, directory)
-    return sum(p.stat().st_size for p in directory.glob("*.npy"))
+
+def _run(cmd: list[str], what: str) -> dict[str, Any]:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(lines[-1])
+    if out.get("code") != 0:
+        raise RuntimeError(f"{what} exited with {out.get('code')}:\n{proc.stderr[-3000:]}")
+    return out
 
 
 def run_memory_benchmark(
     scales: Sequence[int] = (1, 4, 16),
-    context_length: int = 256,
-    batch_size: int = 256,
-    stride: int | None = None,
-    shuffle: bool = True,
+    iters: int = 60,
+    warmup_iters: int = 20,
+    threads: int = 1,
+    in_memory: bool = True,
+    overrides: Sequence[str] = (),
     work_dir: str | Path | None = None,
-    data_dir: str | Path | None = None,
-    keep_files: bool = False,
-) -> dict:
-    """Measure peak RSS of one DataLoader pass over 1x, 4x, 16x ... tiled HAPT caches.
+) -> dict[str, Any]:
+    """Peak RSS and step time of ``swav-ts pretrain`` at each scale (and of the in-memory path).
 
     Parameters
     ----------
     scales : sequence of int
-        Tiling factors; the first is the reference for ``ratio_to_first``.
-    context_length, batch_size : int
-        Items of ``(6, context_length)``, batches of ``batch_size``.
-    stride : int, optional
-        Context stride (default ``context_length``).
-    shuffle : bool
-        Random item order (the harder case for memory maps).
-    work_dir : str or Path, optional
-        Where the caches are written (default: a temporary directory, removed afterwards).
-    data_dir : str or Path, optional
-        Passed to :func:`swav_ts.datasets.load_hapt_recordings`.
-    keep_files : bool
-        Keep the caches.
-
-    Returns
-    -------
-    dict
-        ``{"config": {...}, "results": [{"scale", "data_bytes", "items", "peak_rss_mib",
-        "rss_after_import_mib", "seconds", "ratio_to_first"}, ...]}``.
+        Tiling factors of the HAPT recordings; the first is the reference for the ratios.
+    iters, warmup_iters : int
+        Iterations of each run, and how many of them are left out of the step time.
+    threads : int
+        Torch threads of each child process.
+    in_memory : bool
+        Also run the in-memory path at each scale.
+    overrides : sequence of str
+        Config overrides on top of the HAPT recipe (e.g. ``train.batch_size=32``).
+    work_dir : path, optional
+        Where data and runs are written (default: a temporary folder, removed afterwards).
     """
-    from swav_ts.datasets import load_hapt_recordings
+    from swav_ts.core.config import save_config
+    from swav_ts.timeseries.config import hapt_recipe
 
     scales = [int(s) for s in scales]
     if not scales or min(scales) < 1:
         raise ValueError(f"scales must be positive integers, got {scales}")
-    stride = context_length if stride is None else int(stride)
-    recs = load_hapt_recordings("all", data_dir=data_dir)
-    tmp = Path(tempfile.mkdtemp(prefix="swav_ts_mem_", dir=work_dir))
+    if iters <= warmup_iters:
+        raise ValueError(f"iters ({iters}) must exceed warmup_iters ({warmup_iters})")
+    root = Path(tempfile.mkdtemp(prefix="swav_ts_mem_", dir=work_dir))
     results = []
     try:
+        config = root / "config.yaml"
+        save_config(hapt_recipe(), config)
         for s in scales:
-            cache = tmp / f"x{s}"
-            nbytes = _tile_cache(recs, s, cache)
-            cmd = [
+            data = root / f"x{s}"
+            nbytes = _write_tiled(s, data)
+            sets = [
+                f"data.source={data}/*.npy",
+                f"data.channels={CHANNELS}",
+                "data.rate_hz=50",
+                "train.progress=false",
+                "train.log_every_iters=10",
+                *overrides,
+            ]
+            row: dict[str, Any] = {"scale": s, "data_mib": nbytes / 2**20}
+            run_dir = root / f"run{s}"
+            cli = [
                 sys.executable,
                 "-c",
-                _CHILD,
-                str(cache),
-                str(context_length),
-                str(batch_size),
-                str(stride),
-                "1" if shuffle else "0",
+                _CLI_CHILD,
+                str(threads),
+                "pretrain",
+                "--config",
+                str(config),
+                "--out",
+                str(run_dir),
+                "--stop-after-iters",
+                str(iters),
             ]
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                raise RuntimeError(f"benchmark child for scale {s} failed:\n{proc.stderr[-2000:]}")
-            child = json.loads(proc.stdout.strip().splitlines()[-1])
-            results.append(
-                {
-                    "scale": s,
-                    "data_bytes": nbytes,
-                    "items": child["items"],
-                    "peak_rss_mib": child["peak_rss_kib"] / 1024.0,
-                    "rss_after_import_mib": child["rss_after_import_kib"] / 1024.0,
-                    "rss_before_pass_mib": _mib(child["rss_before_pass_kib"]),
-                    "rss_after_pass_mib": _mib(child["rss_after_pass_kib"]),
-                    "pass_peak_rss_mib": _mib(child["pass_peak_rss_kib"]),
-                    "seconds": child["seconds"],
-                    "wall_s": time.perf_counter() - t0,
-                }
+            for o in sets:
+                cli += ["--set", o]
+            child = _run(cli, f"swav-ts pretrain at scale {s}")
+            row["cache_peak_rss_mib"] = child["peak_rss_kib"] / 1024
+            row["cache_step_ms"], row["timed_iters"] = _step_ms(
+                run_dir / "metrics.jsonl", warmup_iters
             )
-            logger.info("scale %d: %s", s, results[-1])
-            if not keep_files:
-                shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if in_memory:
+                mem_dir = root / f"mem{s}"
+                child = _run(
+                    [
+                        sys.executable,
+                        "-c",
+                        _IN_MEMORY_CHILD,
+                        str(threads),
+                        str(config),
+                        str(mem_dir),
+                        str(iters),
+                        *sets,
+                    ],
+                    f"in-memory run at scale {s}",
+                )
+                row["n_contexts"] = child["n_contexts"]
+                row["memory_peak_rss_mib"] = child["peak_rss_kib"] / 1024
+                row["memory_step_ms"], _ = _step_ms(mem_dir / "metrics.jsonl", warmup_iters)
+                row["step_ratio_cache_over_memory"] = row["cache_step_ms"] / row["memory_step_ms"]
+                shutil.rmtree(mem_dir, ignore_errors=True)
+            shutil.rmtree(data, ignore_errors=True)
+            results.append(row)
+            logger.info("scale %d: %s", s, row)
     finally:
-        if not keep_files:
-            shutil.rmtree(tmp, ignore_errors=True)
-    base = results[0]["peak_rss_mib"]
-    base_pass = results[0]["pass_peak_rss_mib"]
+        shutil.rmtree(root, ignore_errors=True)
+    base = results[0]
     for r in results:
-        r["ratio_to_first"] = r["peak_rss_mib"] / base
-        if base_pass and r["pass_peak_rss_mib"] is not None:
-            r["pass_peak_ratio_to_first"] = r["pass_peak_rss_mib"] / base_pass
+        r["cache_rss_ratio_to_first"] = r["cache_peak_rss_mib"] / base["cache_peak_rss_mib"]
+        if in_memory:
+            r["memory_rss_ratio_to_first"] = r["memory_peak_rss_mib"] / base["memory_peak_rss_mib"]
     return {
-        "config": {
+        "benchmark": "memory",
+        "machine": machine_info(),
+        "settings": {
             "scales": scales,
-            "context_length": context_length,
-            "batch_size": batch_size,
-            "stride": stride,
-            "shuffle": shuffle,
-            "num_workers": 0,
-            "measure": "ru_maxrss of a fresh child process (Linux: KiB); pass_peak_rss is "
-            "VmHWM after resetting it just before the DataLoader pass (Linux only)",
+            "iters": iters,
+            "warmup_iters": warmup_iters,
+            "threads": threads,
+            "overrides": list(overrides),
         },
         "results": results,
     }
 
 
-def format_table(report: dict) -> str:
-    """Plain-text table of :func:`run_memory_benchmark` results."""
-    lines = [
-        f"{'scale':>5} {'data MiB':>9} {'items':>8} {'peak RSS MiB':>13} {'ratio':>6} "
-        f"{'pass-peak MiB':>14} {'ratio':>6} {'pass s':>7}"
-    ]
-    for r in report["results"]:
-        pp = r.get("pass_peak_rss_mib")
-        lines.append(
-            f"{r['scale']:>5} {r['data_bytes'] / 2**20:>9.1f} {r['items']:>8} "
-            f"{r['peak_rss_mib']:>13.1f} {r['ratio_to_first']:>6.3f} "
-            f"{pp if pp is not None else float('nan'):>14.1f} "
-            f"{r.get('pass_peak_ratio_to_first', float('nan')):>6.3f} {r['seconds']:>7.2f}"
-        )
-    return "\n".join(lines)
+COLUMNS = (
+    "scale",
+    "data_mib",
+    "cache_peak_rss_mib",
+    "cache_rss_ratio_to_first",
+    "cache_step_ms",
+    "memory_peak_rss_mib",
+    "memory_rss_ratio_to_first",
+    "memory_step_ms",
+    "step_ratio_cache_over_memory",
+)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: print the table, optionally write JSON."""
-    p = argparse.ArgumentParser(description="Peak RSS of RecordingContextDataset vs data size")
+    p = argparse.ArgumentParser(prog="swav-ts bench memory", description=__doc__.splitlines()[0])
     p.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--no-shuffle", action="store_true")
+    p.add_argument("--iters", type=int, default=60)
+    p.add_argument("--warmup-iters", type=int, default=20)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-in-memory", action="store_true", help="skip the in-memory comparison")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--work-dir", default=None)
-    p.add_argument("--json", dest="json_path", default=None, help="write the results here")
-    args = p.parse_args(argv)
-    report = run_memory_benchmark(
-        scales=args.scales,
-        context_length=args.context,
-        batch_size=args.batch,
-        shuffle=not args.no_shuffle,
-        work_dir=args.work_dir,
+    p.add_argument("--json", default=None, help="write the results here")
+    a = p.parse_args(argv)
+    res = run_memory_benchmark(
+        a.scales, a.iters, a.warmup_iters, a.threads, not a.no_in_memory, a.set, a.work_dir
     )
-    sys.stdout.write(format_table(report) + "\n")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(report, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    cols = [c for c in COLUMNS if c in res["results"][0]]
+    print(format_table(res["results"], cols))
+    write_json(res, a.json)
+    return res

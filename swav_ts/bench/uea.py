@@ -8,7 +8,6 @@ on the test split. The same encoder with random weights is the reference.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +16,21 @@ from typing import Any
 import numpy as np
 import torch
 
+import swav_ts
 from swav_ts.bench.common import format_table, machine_info, write_json
 
 PUBLISHED_TS2VEC = {"BasicMotions": 0.975, "RacketSports": 0.855}
 
 
-def _default_uea_dir() -> Path:
-    env = os.environ.get("SWAV_TS_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return root / "uea"
+def default_uea_dir() -> Path:
+    """The repository's UEA folder, where BasicMotions and RacketSports ship.
+
+    Returns
+    -------
+    Path
+        ``datasets/uea`` beside the ``swav_ts`` package (a source checkout or editable install).
+    """
+    return Path(swav_ts.__file__).resolve().parents[1] / "datasets" / "uea"
 
 
 def run_uea_benchmark(
@@ -34,15 +39,18 @@ def run_uea_benchmark(
     seeds: Sequence[int] = (0, 1, 2),
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Accuracy of a linear probe on SwAV embeddings (mean ± std over ``seeds``)."""
+    """Accuracy of a linear probe on SwAV embeddings (mean ± std over ``seeds``).
+
+    ``uea_dir`` holds ``<name>_TRAIN.ts`` and ``<name>_TEST.ts`` for each data set; default
+    :func:`default_uea_dir`.
+    """
     from swav_ts.data.ts_files import load_ts_file
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import linear_probe
-    from swav_ts.timeseries.pretrain import build_model
 
     if threads:
         torch.set_num_threads(threads)
-    uea_dir = Path(uea_dir) if uea_dir else _default_uea_dir()
+    uea_dir = Path(uea_dir) if uea_dir else default_uea_dir()
     rows = []
     for name in datasets:
         Xtr, ytr = load_ts_file(uea_dir / f"{name}_TRAIN.ts", return_type="array")
@@ -53,10 +61,9 @@ def run_uea_benchmark(
             est = TimeSeriesSwAV(random_state=seed).fit(Xtr)
             fit_s.append(time.perf_counter() - t0)
             accs.append(linear_probe(est.transform(Xtr), ytr, est.transform(Xte), yte)["accuracy"])
-            torch.manual_seed(seed)
-            est.model_ = build_model(est.config_, est.n_channels_).eval()  # random weights
+            rand = est.reinitialized(seed)  # the same architecture, random weights
             rand_accs.append(
-                linear_probe(est.transform(Xtr), ytr, est.transform(Xte), yte)["accuracy"]
+                linear_probe(rand.transform(Xtr), ytr, rand.transform(Xte), yte)["accuracy"]
             )
         rows.append(
             {
@@ -77,7 +84,12 @@ def run_uea_benchmark(
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench uea", description=__doc__)
     p.add_argument("--datasets", nargs="+", default=["BasicMotions", "RacketSports"])
-    p.add_argument("--uea-dir", default=None)
+    p.add_argument(
+        "--uea-dir",
+        default=None,
+        help="folder with <name>_TRAIN.ts and <name>_TEST.ts (default: the repository's "
+        "datasets/uea)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
+import random
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "swav_ts.train/1"
 
 
 class CheckpointError(ValueError):
@@ -129,5 +134,45 @@ def require_keys(ckpt: Any, keys: list[str], path: str | Path) -> dict:
         raise CheckpointError(
             f"checkpoint {path} lacks {missing}; it holds {sorted(ckpt)} "
             "(is it a checkpoint of another kind?)"
+        )
+    return ckpt
+
+
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Every random stream a run draws from: torch, the view generator, numpy, Python, CUDA."""
+    state = {
+        "torch": torch.get_rng_state(),
+        "views": generator.get_state(),
+        "numpy": json.dumps(
+            np.random.get_state(legacy=False),  # noqa: NPY002  (global RNG of user datasets)
+            default=lambda a: a.tolist(),
+        ),
+        "python": json.dumps(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
+    """Restore what :func:`rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["views"])
+    np_state = json.loads(state["numpy"])
+    np_state["state"]["key"] = np.asarray(np_state["state"]["key"], dtype=np.uint32)
+    np.random.set_state(np_state)  # noqa: NPY002
+    py = json.loads(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def load_training_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a training checkpoint safely (tensors and plain data only)."""
+    ckpt = safe_load(path)
+    require_keys(ckpt, ["format", "model", "optimizer", "epoch", "iteration", "config"], path)
+    if ckpt["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"checkpoint {path} has format {ckpt['format']!r}, expected {CHECKPOINT_FORMAT!r}"
         )
     return ckpt

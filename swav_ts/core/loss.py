@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from swav_ts.core.sinkhorn import sinkhorn
+from swav_ts.core.sinkhorn import count_non_finite, sinkhorn, sums_are_finite
 
 
 @dataclass
@@ -73,7 +73,8 @@ def swav_loss(
     distributed : bool or None
         Passed to Sinkhorn (sum statistics over ranks).
     check_finite : bool, default True
-        Raise ``ValueError`` on NaN/inf in ``scores`` (one host sync).
+        Raise ``ValueError`` on NaN/inf in ``scores`` (one per-prototype sum and one host
+        sync; the exact count only when there is a bad value).
     return_codes : bool, default False
         Return a :class:`SwAVLossOutput` holding the codes as well.
 
@@ -96,12 +97,15 @@ def swav_loss(
             f"{len(crops_for_assign)} assignment crops"
         )
     if check_finite:
-        n_bad = int((~torch.isfinite(scores)).sum())
-        if n_bad:
-            raise ValueError(
-                f"scores contain {n_bad} NaN/inf values out of {scores.numel()} "
-                f"(shape {tuple(scores.shape)})"
-            )
+        # judged from per-prototype sums (cheap); the exact count only when one is not finite
+        sum_dtype = torch.promote_types(scores.dtype, torch.float32)
+        if not sums_are_finite(scores.detach().sum(dim=0, dtype=sum_dtype)):
+            n_bad = count_non_finite(scores.detach())
+            if n_bad:
+                raise ValueError(
+                    f"scores contain {n_bad} NaN/inf values out of {scores.numel()} "
+                    f"(shape {tuple(scores.shape)})"
+                )
 
     n_protos = scores.shape[1]
     log_p = F.log_softmax(scores.float() / temperature, dim=1).view(n_crops, batch, n_protos)

@@ -132,3 +132,23 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """Read a metrics.jsonl file back into a list of rows."""
     with Path(path).open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+class LossWindow:
+    """Running sums of loss and top-prototype share over the current logging window."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss = torch.zeros((), device=device)
+        self.share = torch.zeros((), device=device)
+        self.n = 0
+
+    def add(self, out) -> None:
+        """Add a :class:`~swav_ts.core.step.StepOutput`."""
+        self.loss += out.loss
+        self.share += out.top_share
+        self.n += 1
+
+    def reset(self) -> None:
+        self.loss.zero_()
+        self.share.zero_()
+        self.n = 0

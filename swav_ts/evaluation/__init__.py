@@ -3,7 +3,11 @@
 from swav_ts.evaluation.embed import embed
 from swav_ts.evaluation.finetune import finetune, train_supervised
 from swav_ts.evaluation.knn import knn_eval, knn_predict
-from swav_ts.evaluation.label_fractions import label_fraction_runs, stratified_fraction
+from swav_ts.evaluation.label_fractions import (
+    label_fraction_runs,
+    label_fraction_table,
+    stratified_fraction,
+)
 from swav_ts.evaluation.linear import linear_probe
 from swav_ts.evaluation.metrics import (
     accuracy,
@@ -24,6 +28,7 @@ __all__ = [
     "knn_eval",
     "knn_predict",
     "label_fraction_runs",
+    "label_fraction_table",
     "linear_probe",
     "macro_f1",
     "stratified_fraction",

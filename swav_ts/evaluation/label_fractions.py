@@ -11,7 +11,7 @@ import pandas as pd
 from swav_ts.evaluation._checks import check_labels, check_train_test
 from swav_ts.evaluation.linear import linear_probe
 
-__all__ = ["label_fraction_runs", "stratified_fraction"]
+__all__ = ["label_fraction_runs", "label_fraction_table", "stratified_fraction"]
 
 
 def stratified_fraction(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -124,3 +124,22 @@ def label_fraction_runs(
     table = pd.DataFrame(rows)
     table.attrs["runs"] = runs
     return table
+
+
+def label_fraction_table(
+    train_emb: np.ndarray,
+    y_train: np.ndarray,
+    test_emb: np.ndarray,
+    y_test: np.ndarray,
+    fractions: Sequence[float] = (0.01, 0.1, 1.0),
+    seeds: Sequence[int] = (0, 1, 2),
+) -> list[dict]:
+    """:func:`label_fraction_runs` with the linear probe, as JSON-ready rows (one per fraction).
+
+    The table the demo, the benchmarks and ``swav-ts evaluate --mode all`` report.
+    """
+    df = label_fraction_runs(train_emb, y_train, test_emb, y_test, fractions=fractions, seeds=seeds)
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        for row in df.to_dict(orient="records")
+    ]

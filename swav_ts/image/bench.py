@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from swav_ts.core.config import OptimConfig, SwAVConfig, TrainConfig
-from swav_ts.core.loss import swav_loss
+from swav_ts.core.step import SwAVStep
 from swav_ts.image.config import ImageConfig
 from swav_ts.image.data import DataConfig, MultiCropDataset, SafeImageFolder, extract_image_zip
 from swav_ts.image.evaluation import TransformDataset, knn_evaluate
@@ -233,28 +233,13 @@ def cifar_small_scale(
 # Throughput
 # ---------------------------------------------------------------------------------------------
 def _train_step_fn(model, opt, swav: SwAVConfig, device: torch.device, precision: str):
+    """The trainer's own step (:class:`~swav_ts.core.step.SwAVStep`) on ready-made views."""
+    swav_step = SwAVStep(model, opt, swav, device, precision=precision)
+    generator = torch.Generator(device=device)
+    iteration = swav.freeze_prototypes_iters  # past the freeze: every parameter trains
+
     def step(views: list[torch.Tensor]) -> torch.Tensor:
-        ctx = (
-            torch.autocast(device.type, dtype=torch.bfloat16)
-            if precision == "bf16"
-            else torch.autocast(device.type, enabled=False)
-        )
-        model.prototypes.normalize_()
-        with ctx:
-            _, scores = model(views)
-        loss = swav_loss(
-            scores[0],
-            len(views),
-            swav.crops_for_assign,
-            swav.temperature,
-            swav.epsilon,
-            swav.sinkhorn_iters,
-            check_finite=False,
-        )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return loss.detach()
+        return swav_step(views, iteration, opt.param_groups[0]["lr"], generator).loss
 
     return step
 

@@ -61,7 +61,7 @@ def _ts_optim() -> OptimConfig:
 
 
 def _ts_train() -> TrainConfig:
-    return TrainConfig(epochs=20, batch_size=128, checkpoint_every_iters=0)
+    return TrainConfig(epochs=20, batch_size=128, checkpoint_every_iters=0, progress=False)
 
 
 def _ts_crops() -> MultiCropConfig:
@@ -96,3 +96,21 @@ class TimeSeriesConfig(RunConfig):
                 f"swav.crops_for_assign={self.swav.crops_for_assign} names crop {bad[0]} but "
                 f"crops make only {n_views} views"
             )
+
+
+def hapt_recipe() -> TimeSeriesConfig:
+    """The recipe of ``swav-ts demo`` on the bundled HAPT recordings (50 Hz, acc + gyro).
+
+    ``configs/timeseries/hapt.yaml`` lists the same values (a test keeps them equal); how each
+    was chosen is in ``docs/results.md``.
+    """
+    from swav_ts.core.config import from_dict
+
+    return from_dict(
+        TimeSeriesConfig,
+        {
+            "train": {"epochs": 12, "batch_size": 64, "progress": True},
+            "data": {"source": "hapt", "split": "train", "context_length": 256, "stride": 64},
+            "encoder": {"name": "cnn3", "kwargs": {"widths": [64, 128, 256]}},
+        },
+    )

@@ -5,8 +5,12 @@ trainer rely on:
 
 * input: a float tensor ``(B, C, T)`` with ``C == in_channels`` and ``T >= min_length``;
   any such ``T`` works with the same model (pooling over time removes the length);
-* output: ``(B, D)`` features with ``D == num_features``;
-* attributes ``in_channels``, ``num_features`` and ``min_length``;
+* ``forward_sequence(x)``: per-time-step features ``(B, width, T')``, where output step ``j``
+  is centred near input step ``j * time_stride`` (``time_stride`` is 1 for encoders that keep
+  the length, 8 for ``cnn3``'s three 2x poolings);
+* ``forward(x)``: the pooled features ``(B, D)`` with ``D == num_features``; ``pooling`` picks
+  global ``"avg"``, ``"max"`` or ``"avgmax"`` (both, concatenated: ``D = 2 * width``);
+* attributes ``in_channels``, ``width``, ``num_features``, ``min_length``, ``time_stride``;
 * a wrong rank, a wrong channel count or a too-short input raises ``ValueError`` naming the
   shapes.
 
@@ -109,6 +113,20 @@ def _positive_int(value: int, what: str) -> int:
     return value
 
 
+POOLINGS = ("avg", "max", "avgmax")
+
+
+def pool_sequence(h: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Global pooling of per-time-step features ``(B, W, T')`` -> ``(B, D)``."""
+    if pooling == "avg":
+        return h.mean(dim=-1)  # (B, W)
+    if pooling == "max":
+        return h.amax(dim=-1)  # (B, W)
+    if pooling == "avgmax":
+        return torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1)  # (B, 2W)
+    raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+
 def _positive_ints(values: Sequence[int], what: str) -> tuple[int, ...]:
     values = tuple(values)
     if not values:
@@ -124,8 +142,18 @@ class TimeSeriesEncoder(nn.Module):
     """
 
     in_channels: int
+    width: int
     num_features: int
     min_length: int
+    time_stride: int = 1
+    pooling: str = "avg"
+
+    def _set_pooling(self, pooling: str, width: int) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.pooling = pooling
+        self.width = int(width)
+        self.num_features = self.width * (2 if pooling == "avgmax" else 1)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``TypeError``/``ValueError`` if ``x`` is not a valid ``(B, C, T)`` batch."""
@@ -149,8 +177,13 @@ class TimeSeriesEncoder(nn.Module):
         if not torch.is_floating_point(x):
             raise TypeError(f"{type(self).__name__} expects a floating tensor, got {x.dtype}")
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """Per-time-step features ``(B, width, T')`` of a validated batch."""
         raise NotImplementedError
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features ``(B, num_features)`` of a validated batch."""
+        return pool_sequence(self.forward_sequence(x), self.pooling)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``x`` of shape ``(B, C, T)`` to pooled features ``(B, D)``."""
@@ -224,6 +257,8 @@ class ResNet1DEncoder(TimeSeriesEncoder):
         Output width of each residual block; its length is the number of blocks.
     kernel_sizes : sequence of int, default (8, 5, 3)
         Kernel sizes of the convolutions inside every block.
+    pooling : {"avg", "max", "avgmax"}, default "avg"
+        Global pooling over time.
 
     Attributes
     ----------
@@ -235,7 +270,7 @@ class ResNet1DEncoder(TimeSeriesEncoder):
 
     Notes
     -----
-    Pooling: global average over time (as in the original paper).
+    Default pooling: global average over time (as in the original paper).
     """
 
     def __init__(
@@ -243,6 +278,7 @@ class ResNet1DEncoder(TimeSeriesEncoder):
         in_channels: int,
         widths: Sequence[int] = (64, 128, 128),
         kernel_sizes: Sequence[int] = (8, 5, 3),
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels")
@@ -254,12 +290,11 @@ class ResNet1DEncoder(TimeSeriesEncoder):
             blocks.append(_ResidualBlock1D(ch, w, kernel_sizes))
             ch = w
         self.blocks = nn.Sequential(*blocks)
-        self.num_features = widths[-1]
+        self._set_pooling(pooling, widths[-1])
         self.min_length = max(kernel_sizes)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(x)  # (B, D, T)
-        return h.mean(dim=-1)  # (B, D)
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)  # (B, W, T)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,6 +342,8 @@ class TCNEncoder(TimeSeriesEncoder):
         Output width ``D``.
     kernel_size : int, default 3
         Kernel size of every dilated convolution.
+    pooling : {"avg", "max", "avgmax"}, default "max"
+        Global pooling over time.
 
     Attributes
     ----------
@@ -319,7 +356,7 @@ class TCNEncoder(TimeSeriesEncoder):
 
     Notes
     -----
-    Pooling: global max over time, as TS2Vec does for instance-level representations.
+    Default pooling: global max over time, as TS2Vec does for instance-level representations.
     """
 
     def __init__(
@@ -329,6 +366,7 @@ class TCNEncoder(TimeSeriesEncoder):
         depth: int = 10,
         output_dim: int = 320,
         kernel_size: int = 3,
+        pooling: str = "max",
     ) -> None:
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels")
@@ -346,14 +384,13 @@ class TCNEncoder(TimeSeriesEncoder):
             )
             ch = w
         self.blocks = nn.Sequential(*blocks)
-        self.num_features = output_dim
+        self._set_pooling(pooling, output_dim)
         self.min_length = kernel_size
         self.receptive_field = 1 + sum(2 * (kernel_size - 1) * 2**i for i in range(len(widths)))
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         h = self.input_fc(x.transpose(1, 2)).transpose(1, 2)  # (B, hidden, T)
-        h = self.blocks(h)  # (B, D, T)
-        return h.amax(dim=-1)  # (B, D)
+        return self.blocks(h)  # (B, W, T)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +415,7 @@ class CNN3Encoder(TimeSeriesEncoder):
         Kernel size of every convolution.
     dropout : float, default 0.35
         Dropout probability after the first block (active in training mode only).
-    pooling : {"avg", "max"}, default "avg"
+    pooling : {"avg", "max", "avgmax"}, default "avg"
         Global pooling over the remaining time steps.
 
     Attributes
@@ -404,9 +441,6 @@ class CNN3Encoder(TimeSeriesEncoder):
     ) -> None:
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels")
-        if pooling not in ("avg", "max"):
-            raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
-        self.pooling = pooling
         widths = _positive_ints(widths, "widths")
         kernel_size = _positive_int(kernel_size, "kernel_size")
         if not 0.0 <= float(dropout) < 1.0:
@@ -424,11 +458,9 @@ class CNN3Encoder(TimeSeriesEncoder):
                 layers.append(nn.Dropout(float(dropout)))
             ch = w
         self.features = nn.Sequential(*layers)
-        self.num_features = widths[-1]
+        self._set_pooling(pooling, widths[-1])
         self.min_length = kernel_size
+        self.time_stride = 2 ** len(widths)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.features(x)  # (B, D, T')
-        if self.pooling == "max":
-            return h.amax(dim=-1)  # (B, D)
-        return h.mean(dim=-1)  # (B, D)
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)  # (B, W, T')

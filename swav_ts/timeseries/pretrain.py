@@ -1,43 +1,104 @@
-"""Time-series pretraining: contexts in, a trained SwAV model out (on the shared core trainer)."""
+"""Time-series pretraining: the one path from a data source to a trained SwAV model.
+
+``pretrain(config, source, run_dir)`` is called by ``TimeSeriesSwAV.fit``, ``swav-ts pretrain``,
+``swav-ts demo`` and every benchmark::
+
+    source --resolve_source--> recordings (lazily, one file at a time)
+           --RecordingCache.write--> run_dir/cache (on disk) + channel statistics
+           --ContextDataset--> contexts (C, context_length), read back one at a time
+    config --adapt_to_data--> the resolved config (logged once)
+    run_dir/request.json: the requested config + data fingerprint, checked before any work
+    build_model(config, channels, statistics): standardisation + encoder + SwAV heads
+    core.trainer.train(model, contexts, make_views=ContextViews): crops + augmentations
+        in sensor units, then the SwAV step
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
-from torch.utils.data import Dataset, TensorDataset
 
+from swav_ts.core.config import ConfigError, from_dict, read_yaml, to_dict
+from swav_ts.core.distributed import get_world_size
 from swav_ts.core.model import SwAVModel
-from swav_ts.core.trainer import TrainResult, train
+from swav_ts.core.trainer import train
+from swav_ts.data.cache import RecordingCache
+from swav_ts.data.normalize import ChannelStats
+from swav_ts.data.sources import RecordingSource, resolve_source
+from swav_ts.data.torch_datasets import ContextDataset
+from swav_ts.timeseries.adapt import adapt_to_data, explicit_keys, log_changes
 from swav_ts.timeseries.config import TimeSeriesConfig
-from swav_ts.timeseries.encoders import create_encoder
+from swav_ts.timeseries.model import build_model
 from swav_ts.timeseries.views import ViewMaker
+
+__all__ = ["ContextViews", "PretrainResult", "RunFolderError", "as_config", "pretrain"]
 
 logger = logging.getLogger(__name__)
 
+REQUEST_FILE = "request.json"
 
-def build_model(cfg: TimeSeriesConfig, in_channels: int) -> SwAVModel:
-    """Encoder from the registry + the core projection head and prototypes."""
-    encoder = create_encoder(cfg.encoder.name, in_channels, **cfg.encoder.kwargs)
-    return SwAVModel(
-        encoder,
-        hidden_mlp=cfg.swav.hidden_mlp,
-        feat_dim=cfg.swav.feat_dim,
-        n_prototypes=cfg.swav.n_prototypes,
-    )
+
+class RunFolderError(ConfigError):
+    """The run folder holds another run (a different config or data)."""
+
+
+@dataclass
+class PretrainResult:
+    """What :func:`pretrain` returns.
+
+    Attributes
+    ----------
+    model : SwAVModel
+        On CPU, in eval mode; its backbone takes windows in sensor units.
+    config : TimeSeriesConfig
+        The resolved configuration the model was trained with.
+    channel_names : list of str
+    rate_hz : float or None
+        Sampling rate of the recordings (None for unnamed array data without a rate).
+    stats : ChannelStats
+        The training data's channel statistics (also inside the model).
+    history : list of dict
+        One row per epoch.
+    n_contexts : int
+    changes : list of str
+        How the config was fitted to the data.
+    run_dir : Path
+    """
+
+    model: SwAVModel
+    config: TimeSeriesConfig
+    channel_names: list[str]
+    rate_hz: float | None
+    stats: ChannelStats
+    history: list[dict[str, Any]]
+    n_contexts: int
+    changes: list[str] = field(default_factory=list)
+    run_dir: Path | None = None
+    iterations: int = 0
+    wall_time_s: float = 0.0
+    source: str = ""
 
 
 class ContextViews:
-    """``make_views`` for the trainer: a batch of contexts -> cropped, augmented views.
+    """``make_views`` for the trainer: a batch of contexts (sensor units) -> augmented views."""
 
-    Crops and augmentations run batched on the training device.
-    """
-
-    def __init__(self, cfg: TimeSeriesConfig):
-        self.view_maker = ViewMaker(cfg.crops, cfg.augment, engine="torch")
+    def __init__(self, cfg: TimeSeriesConfig, channel_names: list[str], stats: ChannelStats):
+        self.view_maker = ViewMaker(
+            cfg.crops,
+            cfg.augment,
+            engine="torch",
+            channel_names=channel_names,
+            center=stats.mean.tolist(),
+            scale=stats.std.tolist(),
+        )
 
     def __call__(self, batch, generator: torch.Generator, device: torch.device):
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
@@ -45,50 +106,214 @@ class ContextViews:
         return self.view_maker(x, generator)
 
 
-def contexts_from_recordings(
-    signals: Sequence[np.ndarray], context_length: int, stride: int
-) -> np.ndarray:
-    """Cut ``(C, T_i)`` signals into ``(n, C, context_length)`` contexts every ``stride``.
+def as_config(config: TimeSeriesConfig | dict | str | Path | None) -> tuple[TimeSeriesConfig, set]:
+    """A config and the dotted keys its user set (everything that differs from the defaults
+    for a dataclass; the keys present for a mapping or YAML file)."""
+    if config is None:
+        return TimeSeriesConfig(), set()
+    if isinstance(config, TimeSeriesConfig):
+        given = _flat(to_dict(config))
+        default = _flat(to_dict(TimeSeriesConfig()))
+        return config, {k for k, v in given.items() if default.get(k) != v}
+    if isinstance(config, (str, Path)):
+        config = read_yaml(config)
+    if isinstance(config, dict):
+        return from_dict(TimeSeriesConfig, config), explicit_keys(config)
+    raise TypeError(f"config must be a TimeSeriesConfig, dict, path or None; got {type(config)}")
 
-    Recordings shorter than one context are skipped with a logged count.
-    """
-    out, skipped = [], 0
-    for s in signals:
-        n = (s.shape[1] - context_length) // stride + 1
-        if n <= 0:
-            skipped += 1
-            continue
-        idx = np.arange(n)[:, None] * stride + np.arange(context_length)[None, :]  # (n, T)
-        out.append(np.transpose(s[:, idx], (1, 0, 2)))  # (n, C, T)
-    if skipped:
-        logger.warning(
-            "%d recordings shorter than context_length=%d were skipped", skipped, context_length
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and k != "kwargs":
+            out.update(_flat(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+def _check_run_folder(run_dir: Path, request: dict, allow_config_change: bool) -> bool:
+    """Refuse a run folder that holds another run; True when it holds this one."""
+    path = run_dir / REQUEST_FILE
+    if not path.is_file():
+        if (run_dir / "checkpoint.pt").exists():
+            raise RunFolderError(
+                f"{run_dir} holds a checkpoint but no {REQUEST_FILE} (a run of another swav_ts "
+                "version?); use a new run folder"
+            )
+        return False
+    saved = json.loads(path.read_text())
+    old, new = _flat(saved["config"]), _flat(request["config"])
+    diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    data_changed = saved.get("data") != request["data"]
+    if (diff or data_changed) and not allow_config_change:
+        parts = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:8]]
+        if len(diff) > 8:
+            parts.append(f"and {len(diff) - 8} more")
+        if data_changed:
+            parts.append(f"data: {saved.get('source')!r} -> {request['source']!r} (or its files)")
+        raise RunFolderError(
+            f"run folder {run_dir} holds a run with other settings ({'; '.join(parts)}); its "
+            "results would not be the ones asked for. Use a new run folder, or allow the change "
+            "explicitly (--allow-config-change / allow_config_change=True) to continue it"
         )
-    if not out:
-        raise ValueError(f"no recording is at least context_length={context_length} samples long")
-    return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+    return True
 
 
-def pretrain_contexts(
-    cfg: TimeSeriesConfig,
-    contexts: np.ndarray | Dataset,
-    run_dir: str | Path,
-    in_channels: int | None = None,
-    model: SwAVModel | None = None,
+def pretrain(
+    config: TimeSeriesConfig | dict | str | Path | None,
+    source: Any = None,
+    run_dir: str | Path | None = None,
+    *,
     resume: bool = True,
-) -> tuple[SwAVModel, TrainResult]:
-    """Pretrain on normalised contexts ``(n, C, T_ctx)`` (an array or a Dataset of tensors).
+    allow_config_change: bool = False,
+    explicit: Collection[str] | None = None,
+    stop_after_iters: int | None = None,
+    phase_hook: Callable[[str], None] | None = None,
+) -> PretrainResult:
+    """Pretrain a time-series SwAV model.
 
-    Returns the model (on CPU, eval mode) and the trainer's result.
+    Parameters
+    ----------
+    config : TimeSeriesConfig, dict, YAML path or None
+        The requested configuration (None: the defaults).
+    source : optional
+        Anything :func:`swav_ts.data.sources.resolve_source` accepts (a bundled name, a path
+        or glob, a list of Recording, an ``(n, C, T)`` array); default ``config.data.source``.
+    run_dir : path, optional
+        Run folder (config, metrics, checkpoint, the data cache); default: a temporary folder,
+        removed afterwards.
+    resume : bool, default True
+        Continue from the run folder's checkpoint. Without it, an existing checkpoint is
+        replaced.
+    allow_config_change : bool, default False
+        Continue a run folder whose requested config or data differs (otherwise an error names
+        the differing keys before anything is read or written).
+    explicit : collection of str, optional
+        Dotted keys the user chose (default: derived from ``config``); the small-data rules of
+        :func:`~swav_ts.timeseries.adapt.adapt_to_data` leave them alone.
+    stop_after_iters : int, optional
+        Stop after this many iterations of the whole run (time-boxed runs, tests).
+    phase_hook : callable, optional
+        Called by the training step as each phase ends (benchmarks time the real step).
+
+    Returns
+    -------
+    PretrainResult
     """
-    if isinstance(contexts, np.ndarray):
-        in_channels = contexts.shape[1]
-        dataset: Dataset = TensorDataset(torch.from_numpy(contexts))
-    else:
-        dataset = contexts
-        if in_channels is None:
-            in_channels = int(dataset[0].shape[0])
-    torch.manual_seed(cfg.train.seed)
-    model = model or build_model(cfg, in_channels)
-    result = train(model, dataset, cfg, run_dir, make_views=ContextViews(cfg), resume=resume)
-    return model.cpu().eval(), result
+    requested, given = as_config(config)
+    if explicit is None:
+        explicit = given
+    data_cfg = requested.data
+    src = resolve_source(
+        data_cfg.source if source is None else source,
+        split=data_cfg.split,
+        time_col=data_cfg.time_col,
+        time_unit=data_cfg.time_unit,
+        rate_hz=data_cfg.rate_hz,
+        channels=data_cfg.channels,
+    )
+    if run_dir is None:
+        with tempfile.TemporaryDirectory(prefix="swav_ts_") as tmp:
+            return _pretrain(
+                requested, explicit, src, Path(tmp), False, True, stop_after_iters, phase_hook
+            )
+    return _pretrain(
+        requested,
+        explicit,
+        src,
+        Path(run_dir),
+        resume,
+        allow_config_change,
+        stop_after_iters,
+        phase_hook,
+    )
+
+
+def _pretrain(
+    requested: TimeSeriesConfig,
+    explicit: Collection[str],
+    src: RecordingSource,
+    run_dir: Path,
+    resume: bool,
+    allow_config_change: bool,
+    stop_after_iters: int | None,
+    phase_hook: Callable[[str], None] | None,
+) -> PretrainResult:
+    fingerprint = src.fingerprint()
+    request = {"config": to_dict(requested), "data": fingerprint, "source": src.description}
+    replace = allow_config_change or not resume
+    same_run = _check_run_folder(run_dir, request, replace)
+    if not resume and (run_dir / "checkpoint.pt").exists():
+        logger.warning("starting over in %s (resume is off)", run_dir)
+
+    # ---------------- data: source -> on-disk cache -> contexts
+    cache_dir = run_dir / "cache"
+    cache = RecordingCache.open_if_fresh(cache_dir, fingerprint)
+    if cache is None:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cache = RecordingCache.write(src.recordings(), cache_dir, fingerprint=fingerprint)
+    if src.report is not None:
+        logger.info("read %s", src.report.summary())
+    for line in cache.stats.report():
+        logger.warning("%s", line)
+    windows = src.kind in ("array", "ts") or (src.kind == "memory" and not src.named_channels)
+    context_length = min(r.n_samples for r in cache.recordings) if windows else None
+    n_est = _count_contexts(
+        cache,
+        context_length or requested.data.context_length,
+        context_length or requested.data.stride,
+    )
+    cfg, changes = adapt_to_data(requested, n_est, context_length, explicit, get_world_size())
+    log_changes(changes)
+    dataset = ContextDataset(cache, cfg.data.context_length, cfg.data.stride)
+    logger.info("pretraining data: %s from %s", dataset.plan.summary(), src.description)
+    if dataset.plan.short_skipped or dataset.plan.nan_dropped:
+        logger.warning("%s", dataset.plan.summary())
+
+    # ---------------- model and training
+    rates = {r.rate_hz for r in cache.recordings}
+    rate_hz = rates.pop() if len(rates) == 1 else None
+    torch.manual_seed(cfg.train.seed)  # the initial weights follow the seed
+    model = build_model(cfg, cache.n_channels, cache.stats.mean, cache.stats.std)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not same_run or replace:
+        (run_dir / REQUEST_FILE).write_text(json.dumps(request, indent=1))
+    result = train(
+        model,
+        dataset,
+        cfg,
+        run_dir,
+        make_views=ContextViews(cfg, cache.channel_names, cache.stats),
+        resume=resume,
+        stop_after_iters=stop_after_iters,
+        phase_hook=phase_hook,
+    )
+    return PretrainResult(
+        model=model.cpu().eval(),
+        config=cfg,
+        channel_names=list(cache.channel_names),
+        rate_hz=rate_hz,
+        stats=cache.stats,
+        history=result.history,
+        n_contexts=len(dataset),
+        changes=changes,
+        run_dir=run_dir,
+        iterations=result.iterations,
+        wall_time_s=result.wall_time_s,
+        source=src.description,
+    )
+
+
+def _count_contexts(cache: RecordingCache, length: int, stride: int) -> int:
+    from swav_ts.data.windows import plan_windows
+
+    plan = plan_windows(
+        [r.n_samples for r in cache.recordings],
+        length,
+        stride,
+        nan_samples=[r.nan_mask() for r in cache.recordings],
+        log=False,
+    )
+    return len(plan)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from swav_ts.timeseries.augment.build import ENGINES, build_augmenter
-from swav_ts.timeseries.augment.config import AugmentConfig
+from swav_ts.timeseries.augment.config import AugmentConfig, resolve_triplets
 from swav_ts.timeseries.crops import MultiCropConfig, MultiCropper
+
+logger = logging.getLogger(__name__)
 
 _MAX_NUMPY_SEED = 2**63 - 1
 
@@ -25,6 +31,14 @@ class ViewMaker:
     engine : {"torch", "tsaug"}
         Augmentation engine. ``"tsaug"`` moves the views to numpy (CPU) and back, using a
         ``numpy.random.Generator`` seeded from the torch generator.
+    channel_names : sequence of str, optional
+        Names of the input channels: rotation triplets given by name, or left to be recognised
+        (``augment.rotation.triplets: null``), are resolved against them. Without names, only
+        triplets given as indices are rotated.
+    center, scale : sequence of float, optional
+        The channels' training mean and standard deviation: the input is then in sensor units,
+        the rotation acts on it as it is and every other augmentation on standardised signals
+        (see :class:`~swav_ts.timeseries.augment.torch_engine.TorchAugmenter`).
 
     Notes
     -----
@@ -38,11 +52,36 @@ class ViewMaker:
         crop_config: MultiCropConfig | None = None,
         augment_config: AugmentConfig | None = None,
         engine: str = "torch",
+        channel_names: Sequence[str] | None = None,
+        center: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        augment_config = augment_config or AugmentConfig()
+        rotation = augment_config.rotation
+        if channel_names is not None:
+            triplets = resolve_triplets(rotation, channel_names)
+        else:
+            triplets = rotation.index_triplets()
+        self.rotated = [
+            tuple(channel_names[c] if channel_names else c for c in t) for t in triplets
+        ]
+        if rotation.p > 0:
+            if triplets:
+                logger.info("rotation: sensor triplets %s turn together", self.rotated)
+            else:
+                logger.info(
+                    "rotation: no 3-axis sensor among the channels %s, nothing is rotated "
+                    "(declare augment.rotation.triplets to rotate)",
+                    list(channel_names) if channel_names is not None else "(unnamed)",
+                )
+        augment_config = dataclasses.replace(
+            augment_config,
+            rotation=dataclasses.replace(rotation, triplets=[list(t) for t in triplets]),
+        )
         self.cropper = MultiCropper(crop_config)
-        self.augmenter = build_augmenter(augment_config, engine)
+        self.augmenter = build_augmenter(augment_config, engine, center, scale)
         self.engine = engine
 
     @property

@@ -8,7 +8,10 @@ import pytest
 from swav_ts.bench import gpu as bench_gpu
 
 
-def test_gpu_quick_on_cpu(tmp_path, capsys):
+def test_gpu_quick_on_cpu(tmp_path, capsys, cifar_dir, monkeypatch):
+    from swav_ts.image import bench as image_bench
+
+    monkeypatch.setattr(image_bench, "shared_cifar10_dir", lambda: cifar_dir)  # fixture JPEGs
     out = tmp_path / "gpu.json"
     res = bench_gpu.main(["--device", "cpu", "--quick", "--json", str(out)])
     printed = capsys.readouterr().out.strip().splitlines()
@@ -25,13 +28,11 @@ def test_gpu_quick_on_cpu(tmp_path, capsys):
     for r in sections["augment"]["rows"]:
         assert math.isfinite(r["windows_per_s"]) and r["windows_per_s"] > 0
     (train_row,) = sections["train"]["rows"]
-    assert train_row["windows_per_s"] > 0 and math.isfinite(train_row["final_loss"])
+    assert train_row["windows_per_s"] > 0 and math.isfinite(train_row["step_ms"])
     assert sum(train_row["share"].values()) == pytest.approx(1.0)
     image = sections["image"]
     for key in ("synthetic_img_s", "jpeg_pipeline_img_s", "end_to_end_jpeg_img_s"):
-        if key in image:  # the JPEG phases need the shared CIFAR-10 zip
-            assert math.isfinite(image[key]) and image[key] > 0, key
-    assert "synthetic_img_s" in image
+        assert math.isfinite(image[key]) and image[key] > 0, key
 
 
 def test_budget_skips_sections():

@@ -22,7 +22,7 @@ def test_hapt_benchmark_smoke(tmp_path):
         finetune_min_steps=1,
         out_dir=tmp_path,
     )
-    assert (tmp_path / "results.json").exists()
+    assert list(tmp_path.rglob("results.json"))  # in out_dir or a per-config folder below it
     run = res["runs"][0]
     for block in (
         run["linear_probe"],
@@ -39,6 +39,21 @@ def test_hapt_benchmark_smoke(tmp_path):
         run["clusters"]["nmi"],
     ]
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in values)
-    assert run["linear_probe"][1.0]["accuracy_mean"] > 1 / 6  # above chance on 6 classes
+    # Levels of this tiny setting (one epoch of a 3-layer CNN of width 8/16/16, 12 prototypes),
+    # measured with seed 0 in two runs (before and after a refactor of the data pipeline):
+    # linear probe 82.0-84.2 % with 100 % of the labels and 74.4-75.2 % with 1 %, on the
+    # prototype scores 77.7-79.9 %, random weights 83.1-83.8 %, supervised from scratch for
+    # one epoch 70.9 % (62-80 % over the two subset seeds), raw windows 70.9 %, NMI
+    # 0.22-0.23; the thresholds keep margins of 7-26 points. Shuffled probe or supervised
+    # labels and zeroed embeddings or prototype scores fell below 20 % when tried. At this
+    # size the pretrained encoder is not expected to beat random weights, so the test checks
+    # the pipeline, not the method.
+    assert run["linear_probe"][1.0]["accuracy_mean"] > 0.75
+    assert run["linear_probe"][0.01]["accuracy_mean"] > 0.55
+    assert run["prototype_scores_linear_probe"][1.0]["accuracy_mean"] > 0.6
+    assert run["random_init_linear_probe"][1.0]["accuracy_mean"] > 0.7
+    assert res["supervised_from_scratch"][1.0]["accuracy_mean"] > 0.45
+    assert res["raw_windows_linear_probe"]["accuracy"] > 0.6
+    assert run["clusters"]["nmi"] > 0.1
     assert "SwAV, linear probe" in format_summary(res)
     assert "prototype scores" in format_summary(res)

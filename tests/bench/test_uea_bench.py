@@ -2,12 +2,19 @@
 
 import pytest
 
-from swav_ts.bench.uea import run_uea_benchmark
+from swav_ts.bench.uea import default_uea_dir, run_uea_benchmark
+
+
+def test_default_uea_dir_is_the_shipped_copy(uea_dir):
+    assert default_uea_dir() == uea_dir
+    for name in ("BasicMotions", "RacketSports"):
+        for split in ("TRAIN", "TEST"):
+            assert (default_uea_dir() / f"{name}_{split}.ts").is_file()
 
 
 @pytest.mark.slow
-def test_uea_benchmark_basicmotions(shared_data):
-    res = run_uea_benchmark(["BasicMotions"], shared_data / "uea", seeds=(0,))
+def test_uea_benchmark_basicmotions():
+    res = run_uea_benchmark(["BasicMotions"], seeds=(0,))  # default folder: datasets/uea
     (row,) = res["rows"]
     assert row["dataset"] == "BasicMotions" and row["n_train"] == 40 and row["shape"] == "6x100"
     assert 0.5 < row["swav_acc_mean"] <= 1.0  # 4 classes: chance is 0.25

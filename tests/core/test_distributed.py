@@ -1,5 +1,7 @@
 """Two gloo processes on CPU: sharded Sinkhorn and DDP steps equal one process."""
 
+import datetime
+import math
 import os
 import socket
 
@@ -55,6 +57,37 @@ def test_sharded_sinkhorn_equals_full_batch(tmp_path):
     # distributed=False really is local: it differs from the global solution
     local = torch.cat([p["local"] for p in parts])
     assert not torch.allclose(local, sharded, atol=1e-4)
+
+
+def _non_finite_worker(rank, world_size, port, scores, out_dir):
+    set_env(rank, world_size, port)
+    # a short timeout: a rank left waiting in a collective fails the test instead of hanging
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=20))
+    shard = scores.chunk(world_size)[rank].clone()
+    if rank == 0:
+        shard[1, 2] = -math.inf  # exp(-inf) = 0: silent unless checked
+        shard[3, 2] = -math.inf
+    try:
+        sinkhorn(shard, epsilon=0.05, n_iters=3)
+        message = None
+    except ValueError as exc:
+        message = str(exc)
+    # both ranks still talk: nobody was left waiting inside a collective
+    flag = torch.ones(1)
+    dist.all_reduce(flag)
+    torch.save({"message": message, "flag": float(flag)}, f"{out_dir}/rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_non_finite_scores_on_one_rank_stop_every_rank(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    scores = torch.rand(16, 6, generator=g) * 2 - 1
+    mp.spawn(_non_finite_worker, args=(2, free_port(), scores, str(tmp_path)), nprocs=2)
+    parts = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
+    assert parts[0]["flag"] == parts[1]["flag"] == 2.0
+    assert parts[0]["message"] is not None and parts[1]["message"] is not None
+    assert "2 NaN/inf values out of 48 (shape (8, 6))" in parts[0]["message"]
+    assert "another process contain NaN/inf" in parts[1]["message"]
 
 
 def _train_worker(rank, world_size, port, run_dir):

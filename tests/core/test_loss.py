@@ -54,7 +54,7 @@ def test_value_and_gradient_match_reference(n_crops, assign, b, k, temperature, 
     grad_ref = swav_loss_grad_ref(
         scores.detach().double().numpy(), n_crops, assign, temperature, epsilon=epsilon, n_iters=3
     )
-    assert float(loss) == pytest.approx(ref, rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(ref, rel=1e-5)
     np.testing.assert_allclose(scores.grad.double().numpy(), grad_ref, rtol=1e-4, atol=1e-7)
 
 
@@ -71,7 +71,7 @@ def test_queue_matches_reference(queue_len):
     grad_ref = swav_loss_grad_ref(
         scores.detach().double().numpy(), n_crops, assign, queue_scores=q_np
     )
-    assert float(loss) == pytest.approx(ref, rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(ref, rel=1e-5)
     np.testing.assert_allclose(scores.grad.numpy(), grad_ref, rtol=1e-4, atol=1e-7)
     # the queue changes the codes, hence the loss
     assert float(swav_loss(scores.detach(), n_crops, assign)) != pytest.approx(ref, rel=1e-4)
@@ -124,3 +124,24 @@ def test_bad_input_messages():
         swav_loss(torch.randn(10, 4), 2, temperature=0.0)
     with pytest.raises(ValueError, match="queue_scores holds 1 tensors for 2"):
         swav_loss(torch.randn(10, 4), 2, queue_scores=[torch.randn(3, 4)])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_rejects_non_finite_scores_with_count(bad, dtype):
+    s = random_scores(4, 8, 10, seed=2).to(dtype)
+    s[[1, 9, 9, 31], [0, 0, 9, 9]] = bad  # several per prototype and per sample
+    with pytest.raises(ValueError, match=r"4 NaN/inf values out of 320 \(shape \(32, 10\)\)"):
+        swav_loss(s, 4)
+    # the trainer's path skips the check (it guards the loss instead)
+    swav_loss(s, 4, check_finite=False)
+
+
+def test_huge_finite_scores_whose_sums_overflow_are_accepted():
+    # the cheap check sums each prototype's scores, which overflows here: the exact count must
+    # then clear the input instead of refusing it
+    s = torch.full((8, 3), 3e38)
+    s[::2, 1] = -3e38
+    assert not torch.isfinite(s.sum(0)).all()
+    loss = swav_loss(s, 2, temperature=10.0)  # scores / temperature stay finite
+    assert torch.isfinite(loss)

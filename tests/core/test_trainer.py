@@ -17,7 +17,8 @@ def run(tmp_path, name, cfg=None, model=None, views=noisy_views, **kw):
     return model, train(model, SignalDataset(), cfg, tmp_path / name, make_views=views, **kw)
 
 
-def test_run_folder_contents_and_learning(tmp_path):
+def test_run_folder_contents(tmp_path):
+    # (that the loss falls is checked in test_trainer_steps.test_loss_falls_on_separable_clusters)
     _model, res = run(tmp_path, "a")
     assert (res.run_dir / "config.yaml").exists()
     rows = read_metrics(res.run_dir / "metrics.jsonl")

@@ -8,7 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_docs_data_md_runs(shared_data, monkeypatch, capsys):
+def test_docs_data_md_runs(monkeypatch, capsys):
     text = (REPO / "docs" / "data.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 5

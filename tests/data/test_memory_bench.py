@@ -1,3 +1,5 @@
+"""Smoke test of ``swav-ts bench memory``: the real CLI path and the in-memory path, tiny."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +9,29 @@ from swav_ts.bench import memory
 
 def test_memory_benchmark_small(tmp_path, capsys):
     out = tmp_path / "m.json"
-    assert memory.main(["--scales", "1", "--context", "512", "--json", str(out)]) == 0
-    rep = json.loads(out.read_text())
-    (r,) = rep["results"]
-    assert r["scale"] == 1 and r["ratio_to_first"] == 1.0
-    assert r["items"] == sum(n // 512 for n in _lengths()) and r["peak_rss_mib"] > 10
-    assert "peak RSS MiB" in capsys.readouterr().out
-
-
-def _lengths():
-    from swav_ts.datasets import load_hapt_recordings
-
-    return [r.n_samples for r in load_hapt_recordings("all")]
+    res = memory.main(
+        [
+            "--scales",
+            "1",
+            "--iters",
+            "6",
+            "--warmup-iters",
+            "2",
+            "--set",
+            "train.batch_size=16",
+            "--set",
+            "train.log_every_iters=2",
+            "--set",
+            "data.stride=1024",
+            "--json",
+            str(out),
+        ]
+    )
+    saved = json.loads(out.read_text())
+    assert saved["results"] == json.loads(json.dumps(res["results"]))
+    (r,) = saved["results"]
+    assert r["scale"] == 1 and r["cache_rss_ratio_to_first"] == 1.0
+    assert r["cache_peak_rss_mib"] > 50 and r["memory_peak_rss_mib"] > 50
+    assert r["timed_iters"] == 4 and r["cache_step_ms"] > 0 and r["memory_step_ms"] > 0
+    assert r["n_contexts"] > 16
+    assert "cache_peak_rss_mib" in capsys.readouterr().out

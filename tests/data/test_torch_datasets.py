@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import pickle
 
 import numpy as np
@@ -8,12 +7,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from swav_ts.data import Recording, RecordingContextDataset, WindowDataset, write_recording_cache
+from swav_ts.data import ContextDataset, Recording, RecordingCache, WindowDataset
 
 
-def recs():
+def recs(nan_at=None):
     rng = np.random.default_rng(0)
-    return [
+    out = [
         Recording(
             rng.normal(size=(3, n)).astype(np.float32),
             np.arange(n) % 3,
@@ -25,6 +24,9 @@ def recs():
         )
         for i, n in enumerate([100, 37, 64])
     ]
+    if nan_at is not None:
+        out[0].signals[1, nan_at] = np.nan
+    return out
 
 
 def test_window_dataset_array_and_npy(tmp_path):
@@ -43,12 +45,16 @@ def test_window_dataset_array_and_npy(tmp_path):
         WindowDataset(X, y=[0, 1, 2])
 
 
-def test_cache_roundtrip_and_contexts(tmp_path):
+def test_cache_round_trip_and_contexts(tmp_path):
     rs = recs()
-    d = write_recording_cache(rs, tmp_path / "cache")
-    index = json.loads((d / "index.json").read_text())
-    assert [e["n_samples"] for e in index["recordings"]] == [100, 37, 64]
-    ds = RecordingContextDataset(d, context_length=32, stride=16, max_open=1)
+    cache = RecordingCache.write(iter(rs), tmp_path / "cache", fingerprint="f1")
+    assert [r.n_samples for r in cache.recordings] == [100, 37, 64]
+    assert cache.channel_names == ["a", "b", "c"]
+    # the statistics were streamed, and equal the whole data's (no value is an outlier)
+    allx = np.concatenate([r.signals for r in rs], axis=1).astype(np.float64)
+    np.testing.assert_allclose(cache.stats.mean, allx.mean(axis=1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cache.stats.std, allx.std(axis=1), rtol=1e-10)
+    ds = ContextDataset(cache, context_length=32, stride=16)
     # r0: 0,16,32,48,64 ; r1: 0 ; r2: 0,16,32
     assert len(ds) == 9
     assert [ds.item_info(i) for i in (4, 5, 6)] == [("r0", 64), ("r1", 0), ("r2", 0)]
@@ -58,29 +64,48 @@ def test_cache_roundtrip_and_contexts(tmp_path):
         x = ds[i]
         assert x.dtype == torch.float32 and x.shape == (3, 32)
         np.testing.assert_array_equal(x.numpy(), rs[k].signals[:, s : s + 32])
-    assert len(ds._open) == 1  # LRU keeps one map open
-    mem = RecordingContextDataset(rs, context_length=32, stride=16)
-    assert len(mem) == 9 and torch.equal(mem[6], ds[6])
-    # picklable for worker processes without carrying the maps
+    # reopened from disk; picklable for worker processes (each opens its own handle)
+    again = RecordingCache.open_if_fresh(tmp_path / "cache", "f1")
+    assert again is not None and RecordingCache.open_if_fresh(tmp_path / "cache", "f2") is None
     clone = pickle.loads(pickle.dumps(ds))
-    assert len(clone._open) == 0 and torch.equal(clone[3], ds[3])
-    batches = list(DataLoader(ds, batch_size=4))
+    assert clone.cache._fd is None and torch.equal(clone[3], ds[3])
+    batches = list(DataLoader(ds, batch_size=4, num_workers=2))
     assert [b.shape for b in batches] == [(4, 3, 32), (4, 3, 32), (1, 3, 32)]
-    assert np.load(d / index["recordings"][0]["labels_file"]).shape == (100,)
+    assert torch.equal(torch.cat(batches), torch.stack([ds[i] for i in range(9)]))
 
 
-def test_bare_npy_dir_and_errors(tmp_path):
-    np.save(tmp_path / "x0.npy", np.zeros((2, 50), np.float32))
-    np.save(tmp_path / "x1.npy", np.ones((2, 70), np.float32))
-    ds = RecordingContextDataset(tmp_path, context_length=50)
-    assert len(ds) == 2 and ds.recording_ids == ["x0", "x1"]
-    with pytest.raises(ValueError, match=r"context_length=80 .*longest: 70"):
-        RecordingContextDataset(tmp_path, context_length=80)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(ValueError, match="no index.json and no .npy"):
-        RecordingContextDataset(empty, context_length=5)
+def test_contexts_holding_nan_are_dropped_by_the_window_rules(tmp_path):
+    cache = RecordingCache.write(recs(nan_at=40), tmp_path / "c")
+    assert cache.recordings[0].nan_runs == ((40, 41),)
+    ds = ContextDataset(cache, context_length=32, stride=16)
+    assert ds.plan.nan_dropped == 2  # r0 starts 16 and 32 hold sample 40
+    assert [ds.item_info(i) for i in range(3)] == [("r0", 0), ("r0", 48), ("r0", 64)]
+    assert all(torch.isfinite(ds[i]).all() for i in range(len(ds)))
+    # NaN is left out of the statistics, not propagated
+    assert np.isfinite(cache.stats.mean).all() and np.isfinite(cache.stats.std).all()
+
+
+def test_cache_errors(tmp_path):
     with pytest.raises(ValueError, match="appears twice"):
-        write_recording_cache([recs()[0], recs()[0]], tmp_path / "dup")
+        RecordingCache.write([recs()[0], recs()[0]], tmp_path / "dup")
+    other = recs()
+    other[1].channel_names = ["a", "c", "b"]
+    with pytest.raises(ValueError, match=r"channels \['a', 'c', 'b'\].*first recording has"):
+        RecordingCache.write(other, tmp_path / "order")
+    with pytest.raises(ValueError, match="no recordings to cache"):
+        RecordingCache.write([], tmp_path / "empty")
+    with pytest.raises(ValueError, match="holds no recording cache"):
+        RecordingCache.open(tmp_path / "nowhere")
+    cache = RecordingCache.write(recs(), tmp_path / "ok")
+    with pytest.raises(ValueError, match=r"no context of 200 samples.*longest recording has 100"):
+        ContextDataset(cache, context_length=200, stride=16)
+    ds = ContextDataset(cache, context_length=50, stride=50)
     with pytest.raises(IndexError):
-        ds[5]
+        ds[len(ds)]
+    with pytest.raises(IndexError, match="outside recording 'r1'"):
+        cache.read(1, 30, 10)
+    # a truncated signals file is refused, naming the fix
+    path = tmp_path / "ok" / "signals.f32"
+    path.write_bytes(path.read_bytes()[:-4])
+    with pytest.raises(ValueError, match="damaged: delete the folder"):
+        RecordingCache.open(tmp_path / "ok")

@@ -25,8 +25,8 @@ def write(tmp_path: Path, text: str, name: str = "toy.ts") -> Path:
     return p
 
 
-def test_basicmotions_shapes(shared_data):
-    X, y = load_ts_file(shared_data / "uea" / "BasicMotions_TRAIN.ts")
+def test_basicmotions_shapes(uea_dir):
+    X, y = load_ts_file(uea_dir / "BasicMotions_TRAIN.ts")
     assert X.shape == (40, 6, 100) and X.dtype == np.float32
     assert y.shape == (40,) and y.dtype.kind == "U"
     assert set(y) == {"Standing", "Running", "Walking", "Badminton"}
@@ -35,12 +35,12 @@ def test_basicmotions_shapes(shared_data):
     assert X[0, 0, 0] == pytest.approx(0.079106)
 
 
-def test_racketsports_train_test(shared_data):
-    Xtr, ytr = load_ts_file(shared_data / "uea" / "RacketSports_TRAIN.ts", return_type="array")
-    Xte, yte = load_ts_file(shared_data / "uea" / "RacketSports_TEST.ts")
+def test_racketsports_train_test(uea_dir):
+    Xtr, ytr = load_ts_file(uea_dir / "RacketSports_TRAIN.ts", return_type="array")
+    Xte, yte = load_ts_file(uea_dir / "RacketSports_TEST.ts")
     assert Xtr.shape == (151, 6, 30) and Xte.shape == (152, 6, 30)
     assert len(set(ytr)) == 4 and set(yte) <= set(ytr)
-    lst, _ = load_ts_file(shared_data / "uea" / "RacketSports_TEST.ts", return_type="list")
+    lst, _ = load_ts_file(uea_dir / "RacketSports_TEST.ts", return_type="list")
     assert len(lst) == 152 and lst[5].shape == (6, 30)
     np.testing.assert_array_equal(lst[5], Xte[5])
 

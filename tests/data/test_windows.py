@@ -54,7 +54,7 @@ def test_nan_windows_dropped():
     r.signals[0, 150] = np.nan
     X, _, meta = sliding_windows(r, 100, 50)
     assert list(meta["start_index"]) == [0, 50, 200]  # 100 and 150 contain sample 150
-    X, _, _ = sliding_windows(r, 100, 50, drop_nan=False)
+    X, _, _ = sliding_windows(r, 100, 50, nan="keep")
     assert len(X) == 5
 
 

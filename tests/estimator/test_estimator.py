@@ -31,8 +31,8 @@ FAST = dict(
 
 
 @pytest.fixture(scope="module")
-def tiny(shared_data):
-    d = np.load(shared_data / "hapt" / "tiny_w128.npz")
+def tiny(hapt_tiny):
+    d = hapt_tiny
     return d["X_train"], d["y_train"].astype(int), d["X_test"], d["y_test"].astype(int)
 
 
@@ -55,7 +55,7 @@ def test_prototype_scores_are_cosines_to_prototypes(fitted, tiny):
     S = fitted.prototype_scores(tiny[2])
     assert S.shape == (60, 6) and S.dtype == np.float32
     # independent recomputation: encoder -> projection head -> unit vector, unit prototypes
-    x = torch.from_numpy(fitted._normalise(tiny[2]).astype(np.float32))
+    x = torch.from_numpy(tiny[2].astype(np.float32))  # sensor units: the model standardises
     model = fitted.model_.eval()
     with torch.no_grad():
         z = model.projection_head(model.backbone(x)).numpy().astype(np.float64)
@@ -194,18 +194,24 @@ def test_fit_on_recordings_and_embed_recording(tiny):
 
 
 def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
-    small = TimeSeriesSwAV(random_state=0)._resolve_config(100, 40)
+    from swav_ts.timeseries.adapt import adapt_to_data
+
+    def resolved(n_cases, n_timepoints, **params):
+        cfg, explicit = TimeSeriesSwAV(random_state=0, **params).requested_config()
+        return adapt_to_data(cfg, n_cases, n_timepoints, explicit)[0]
+
+    small = resolved(40, 100)
     assert small.train.batch_size == 16  # a quarter of 40 cases, at least 16
     assert small.train.epochs * (40 // 16) >= 500  # at least 500 optimisation steps
     assert small.swav.n_prototypes == 16  # no more prototypes than the batch
     assert (small.crops.global_length, small.crops.local_length) == (100, 48)
-    large = TimeSeriesSwAV(random_state=0)._resolve_config(128, 20000)
+    large = resolved(20000, 128)
     assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (128, 20, 60)
-    explicit = TimeSeriesSwAV(
-        random_state=0, epochs=3, batch_size=8, n_prototypes=30
-    )._resolve_config(100, 40)
+    explicit = resolved(40, 100, epochs=3, batch_size=8, n_prototypes=6)
     assert (explicit.train.epochs, explicit.train.batch_size, explicit.swav.n_prototypes) == (
         3,
         8,
-        30,
+        6,
     )
+    # what cannot work is lowered even when chosen (K above the 8 samples assigned at once)
+    assert resolved(40, 100, batch_size=8, n_prototypes=30).swav.n_prototypes == 8

@@ -1,35 +1,23 @@
-"""Evaluation fixtures: real HAPT windows from the shared data folder (root ``shared_data``)."""
+"""Evaluation fixtures: real HAPT windows built from the shipped ``datasets/hapt``."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import fixtures
+
 
 @pytest.fixture(scope="session")
-def tiny(shared_data: Path) -> dict[str, np.ndarray]:
+def tiny(hapt_tiny) -> dict[str, np.ndarray]:
     """60 train windows (subjects 1, 3) and 60 test windows (subject 2), 10 per class."""
-    with np.load(shared_data / "hapt" / "tiny_w128.npz") as d:
-        return {k: d[k] for k in d.files}
+    return hapt_tiny
 
 
 @pytest.fixture(scope="session")
-def hapt_subjects(shared_data: Path) -> dict[str, np.ndarray]:
-    """A small subject-labelled subset of windows_w128: 6 subjects x 6 classes x 6 windows.
-
-    (tiny_w128.npz has no subject ids, so subject-wise tests use this subset instead.)
-    """
-    with np.load(shared_data / "hapt" / "windows_w128.npz") as d:
-        X, y, s = d["X_train"], d["y_train"], d["subject_train"]
-    keep = []
-    for subject in (1, 3, 5, 6, 7, 8):
-        for cls in range(6):
-            idx = np.flatnonzero((s == subject) & (y == cls))
-            keep.extend(idx[:: max(1, idx.shape[0] // 6)][:6].tolist())
-    keep = np.array(keep)
-    return {"X": X[keep], "y": y[keep], "subject": s[keep]}
+def hapt_subjects() -> dict[str, np.ndarray]:
+    """A small subject-labelled subset of the training windows: 6 subjects x 6 classes x 6."""
+    return fixtures.hapt_subject_subset()
 
 
 def stat_features(X: np.ndarray) -> np.ndarray:

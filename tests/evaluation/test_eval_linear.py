@@ -26,13 +26,37 @@ def test_probe_with_shuffled_labels_is_near_chance(tiny, stats):
     assert res["accuracy"] < 0.45
 
 
-def test_probe_is_invariant_to_feature_scale(tiny, stats):
-    # StandardScaler is fitted on train: rescaling a feature must not change predictions.
+def test_probe_is_invariant_to_per_feature_scale(tiny, stats):
+    # Standardisation makes the probe blind to a per-feature rescaling applied to train and
+    # test alike. (This holds wherever the scaler is fitted, so it says nothing about leakage;
+    # see test_scaler_sees_no_test_data.)
     tr, te = stats(tiny["X_train"]), stats(tiny["X_test"])
     scale = np.logspace(-3, 3, tr.shape[1])
     a = linear_probe(tr, tiny["y_train"], te, tiny["y_test"])
     b = linear_probe(tr * scale, tiny["y_train"], te * scale, tiny["y_test"])
     assert a["accuracy"] == b["accuracy"] and a["macro_f1"] == pytest.approx(b["macro_f1"])
+
+
+def test_scaler_sees_no_test_data(tiny, stats):
+    # With the scaler (and the classifier) fitted on the training embeddings only, each test
+    # row is classified on its own: the number of correct predictions is additive over any
+    # split of the test set. Appending far-off rows (every feature shifted by 1,000 training
+    # standard deviations) would move a scaler fitted on test or train + test so much that the
+    # predictions of the ordinary rows change; a train-fitted one ignores them.
+    tr, te = stats(tiny["X_train"]), stats(tiny["X_test"])
+    ytr, yte = tiny["y_train"], tiny["y_test"]
+    far = te[:12] + 1e3 * tr.std(axis=0)
+    y_far = yte[:12]
+
+    def n_correct(x, y):
+        return round(linear_probe(tr, ytr, x, y)["accuracy"] * len(y))
+
+    whole = n_correct(np.concatenate([te, far]), np.concatenate([yte, y_far]))
+    assert whole == n_correct(te, yte) + n_correct(far, y_far)
+    # and row by row: a test row's prediction does not depend on the other test rows
+    rows = sum(n_correct(te[i : i + 1], yte[i : i + 1]) for i in range(0, len(yte), 5))
+    assert rows == n_correct(te[::5], yte[::5])
+    assert n_correct(te, yte) >= 0.6 * len(yte)  # and the probe is meaningful here
 
 
 def test_probe_reports_non_convergence(tiny, caplog):

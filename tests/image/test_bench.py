@@ -9,13 +9,15 @@ import pytest
 from swav_ts.image import bench
 
 
-def test_throughput_quick_cpu(tmp_path, cifar_dir):
+def test_throughput_quick_cpu(tmp_path, cifar_dir, monkeypatch):
+    monkeypatch.setattr(bench, "shared_cifar10_dir", lambda: cifar_dir)  # the fixture JPEGs
     out = tmp_path / "thr.json"
     assert bench.main(["throughput", "--device", "cpu", "--quick", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["quick"] and res["device"] == "cpu"
     for key in ("synthetic_img_s", "jpeg_pipeline_img_s", "end_to_end_jpeg_img_s"):
         assert res[key] > 0
+    assert res["jpeg_images"] == 100  # up to 20 per class asked for; the fixture has 10
 
 
 @pytest.mark.slow

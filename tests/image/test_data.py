@@ -20,15 +20,22 @@ from swav_ts.image.data import (
 from swav_ts.image.transforms import CropsConfig, MultiCropTransform
 
 
-def test_zip_subset_extraction(cifar_train_small, cifar_dir, image_cache):
+def test_zip_extraction_and_subset(cifar_train_small, cifar_dir, image_cache):
     ds = SafeImageFolder(cifar_train_small)
-    assert len(ds.classes) == 10 and len(ds) == 300
+    assert len(ds.classes) == 10 and len(ds) == 100
+    assert ds.classes[:2] == ["airplane", "automobile"] and ds.classes[-1] == "truck"
     counts = torch.bincount(torch.tensor(ds.targets))
-    assert counts.tolist() == [30] * 10
+    assert counts.tolist() == [10] * 10
     img, target = ds[0]
     assert img.size == (32, 32) and img.mode == "RGB" and target == 0
     # a second call reuses the completed extraction
-    assert extract_image_zip(cifar_dir / "train.zip", image_cache, 30) == cifar_train_small
+    assert extract_image_zip(cifar_dir / "train.zip", image_cache) == cifar_train_small
+    # a subset: the first n files (by name) of each class, in its own folder
+    sub = extract_image_zip(cifar_dir / "train.zip", image_cache, subset_per_class=3)
+    assert sub != cifar_train_small
+    files = sorted(p.relative_to(sub).as_posix() for p in sub.rglob("*.jpg"))
+    assert len(files) == 30 and files[:3] == [f"airplane/{i:04d}.jpg" for i in range(3)]
+    assert len(SafeImageFolder(sub)) == 30
 
 
 def test_zip_rejects_escaping_members(tmp_path):

@@ -61,11 +61,12 @@ def test_linear_classifier_init():
 
 
 def test_linear_probe_learns_on_real_images(cifar_train_small, cifar_test_small):
+    """Frozen random conv features of 100 real images (10 classes): the probe must learn."""
     torch.manual_seed(0)
     bb = ResNetBackbone("resnet18", cifar_stem=True, width_multiplier=0.125)
     cfg = LinearEvalConfig(
-        epochs=15,
-        batch_size=64,
+        epochs=100,
+        batch_size=10,
         lr=0.3,
         augment=False,
         eval_resize=None,
@@ -73,10 +74,14 @@ def test_linear_probe_learns_on_real_images(cifar_train_small, cifar_test_small)
         mean=[0.49, 0.48, 0.45],
         std=[0.25, 0.24, 0.26],
     )
-    res = linear_evaluate(
-        bb, SafeImageFolder(cifar_train_small), SafeImageFolder(cifar_test_small), cfg
-    )
-    assert len(res["history"]) == 15
+    train = SafeImageFolder(cifar_train_small)
+    # scored on its own training images: the linear layer fits them far above chance (10 %)
+    fit = linear_evaluate(bb, train, train, cfg)
+    assert fit["last_top1"] > 50.0
+    assert fit["history"][-1]["train_loss"] < fit["history"][0]["train_loss"] / 10
+    # held out: 50 test images (5 per class)
+    res = linear_evaluate(bb, train, SafeImageFolder(cifar_test_small), cfg)
+    assert len(res["history"]) == 100
     assert res["best_top1"] >= res["last_top1"]
     assert res["best_top1"] > 15.0  # chance is 10 %: random conv features carry some signal
     assert set(res) >= {"best_top1", "best_top5", "last_top1", "last_top5"}
@@ -86,7 +91,7 @@ def test_finetune_runs_and_uses_subset(cifar_train_small, cifar_test_small):
     torch.manual_seed(0)
     bb = ResNetBackbone("resnet18", cifar_stem=True, width_multiplier=0.125)
     cfg = FinetuneConfig(
-        label_fraction=0.1,
+        label_fraction=0.3,
         epochs=1,
         batch_size=16,
         train_crop=32,

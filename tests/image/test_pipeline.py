@@ -17,9 +17,9 @@ def test_pretrain_knn_linear(cifar_dir, image_cache, tmp_path):
         [
             f"data.root={cifar_dir / 'train.zip'}",
             f"data.cache_dir={image_cache}",
-            "data.subset_per_class=30",
+            "data.subset_per_class=10",
             "train.epochs=2",
-            "train.batch_size=30",
+            "train.batch_size=25",
         ],
     )
     result = pretrain(cfg, tmp_path / "run", resume=False)
@@ -30,13 +30,11 @@ def test_pretrain_knn_linear(cifar_dir, image_cache, tmp_path):
     again = pretrain(cfg, tmp_path / "run", resume=True)
     assert again.history == result.history
 
-    common = dict(
-        subset_per_class=30, test_subset_per_class=10, cache_dir=image_cache, device="cpu"
-    )
+    common = dict(subset_per_class=10, test_subset_per_class=5, cache_dir=image_cache, device="cpu")
     knn = evaluate(
         result.checkpoint_path, cifar_dir, mode="knn", resize=None, crop=32, k=20, **common
     )
-    assert knn["n_train"] == 300 and knn["n_test"] == 100
+    assert knn["n_train"] == 100 and knn["n_test"] == 50
     assert 0 <= knn["top1"] <= knn["top5"] <= 100
     lin = evaluate(
         result.checkpoint_path,
@@ -65,4 +63,4 @@ def test_pretrain_knn_linear(cifar_dir, image_cache, tmp_path):
         k=20,
         **common,
     )
-    assert random_knn["n_test"] == 100
+    assert random_knn["n_test"] == 50

@@ -63,7 +63,7 @@ def _safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path, shared_data):
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     ref_dir, run_dir = tmp_path / "reference", tmp_path / "killed"
     reference = subprocess.Popen(
         _pretrain_cmd(ref_dir), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT

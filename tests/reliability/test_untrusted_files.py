@@ -88,7 +88,7 @@ def test_estimator_load_reads_metadata_as_json_only(tmp_path):
     marker = tmp_path / "PWNED"
     evil = f"!!python/object/apply:os.system ['touch {marker}']"
     path = tmp_path / "m.safetensors"
-    meta = {"format": "swav_ts.TimeSeriesSwAV/1", "swav_ts_version": "0.0", "config": evil}
+    meta = {"format": "swav_ts.TimeSeriesSwAV/2", "swav_ts_version": "0.0", "config": evil}
     save_file({"w": torch.zeros(1)}, str(path), metadata=meta)
     with pytest.raises(ValueError, match="written by swav_ts 0.0"):
         TimeSeriesSwAV.load(path)

@@ -66,7 +66,8 @@ def test_dicts_and_lists_are_converted():
     cfg = AugmentConfig(jitter={"sigma": 0.2}, rotation={"triplets": [[0, 1, 2]]})
     assert isinstance(cfg.jitter, JitterConfig)
     assert cfg.jitter.sigma == 0.2
-    assert cfg.rotation.triplets == ((0, 1, 2),)
+    assert cfg.rotation.triplets == [[0, 1, 2]]
+    assert cfg.rotation.index_triplets() == ((0, 1, 2),)
 
 
 def test_unknown_keys_and_wrong_types():

@@ -15,7 +15,7 @@ from swav_ts.timeseries.augment.torch_engine import TorchAugmenter
 ALL_ON = AugmentConfig(
     time_warp={"p": 0.5, "n_knots": 5, "max_speed_change": 0.4},
     permutation={"p": 0.5, "n_segments": 5},
-    rotation={"p": 0.5, "max_angle_deg": 90.0},
+    rotation={"p": 0.5, "max_angle_deg": 90.0, "triplets": [[0, 1, 2], [3, 4, 5]]},
     scaling={"p": 0.5, "sigma": 0.2},
     magnitude_warp={"p": 0.5, "sigma": 0.2, "n_knots": 5},
     jitter={"p": 0.5, "sigma": 0.1},
@@ -101,7 +101,12 @@ def test_param_shapes_and_ranges():
 @pytest.mark.parametrize("uniform_so3", [False, True])
 def test_rotation_is_proper_and_preserves_triplet_norms(uniform_so3):
     cfg = AugmentConfig.disabled(
-        rotation={"p": 1.0, "max_angle_deg": 60.0, "uniform_so3": uniform_so3}
+        rotation={
+            "p": 1.0,
+            "max_angle_deg": 60.0,
+            "uniform_so3": uniform_so3,
+            "triplets": [[0, 1, 2], [3, 4, 5]],
+        }
     )
     aug = TorchAugmenter(cfg)
     gen = torch.Generator().manual_seed(1)
@@ -153,7 +158,7 @@ def test_disabled_config_is_identity():
 
 
 def test_input_errors():
-    aug = TorchAugmenter(AugmentConfig())
+    aug = TorchAugmenter(AugmentConfig(rotation={"triplets": [[0, 1, 2], [3, 4, 5]]}))
     gen = torch.Generator()
     with pytest.raises(ValueError, match=r"3-D.*shape \(6, 20\)"):
         aug(torch.randn(6, 20), gen)
@@ -174,7 +179,7 @@ def test_input_errors():
         perm(torch.randn(2, 6, 5), gen)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+@pytest.mark.requires_cuda
 def test_cuda_matches_cpu():
     aug = TorchAugmenter(ALL_ON)
     x = torch.randn(32, 6, 64)

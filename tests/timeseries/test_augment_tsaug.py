@@ -43,7 +43,9 @@ def test_fresh_tsaug_seed_per_call():
 
 
 def test_rotation_preserves_norms_and_is_proper():
-    cfg = AugmentConfig.disabled(rotation={"p": 1.0, "uniform_so3": True})
+    cfg = AugmentConfig.disabled(
+        rotation={"p": 1.0, "uniform_so3": True, "triplets": [[0, 1, 2], [3, 4, 5]]}
+    )
     x = np.random.default_rng(1).standard_normal((64, 6, 30))
     y = TsaugAugmenter(cfg)(x, np.random.default_rng(2))
     for trip in ([0, 1, 2], [3, 4, 5]):
@@ -87,7 +89,7 @@ def test_permutation_keeps_segments():
 
 
 def test_input_errors():
-    aug = TsaugAugmenter(AugmentConfig())
+    aug = TsaugAugmenter(AugmentConfig(rotation={"triplets": [[0, 1, 2], [3, 4, 5]]}))
     gen = np.random.default_rng(0)
     with pytest.raises(TypeError, match=r"numpy\.ndarray"):
         aug(torch.zeros(2, 6, 20), gen)

@@ -123,7 +123,7 @@ def test_call_errors():
         cropper(torch.randn(2, 6, 200), 0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+@pytest.mark.requires_cuda
 def test_cuda_views():
     cropper = MultiCropper(MultiCropConfig(global_length=64, local_length=32, resample=True))
     x = torch.randn(8, 6, 128, device="cuda")

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from swav_ts.timeseries.encoders import (
+    POOLINGS,
     TCNEncoder,
     create_encoder,
     list_encoders,
@@ -145,18 +146,38 @@ def test_custom_widths_and_depth():
         assert tcn.eval()(torch.randn(2, 3, 5)).shape == (2, 12)
 
 
-def test_cnn3_pooling_options():
+@pytest.mark.parametrize("name", ["cnn3", "resnet1d", "tcn"])
+def test_pooling_options_pool_the_sequence(name):
+    kw = {"tcn": {"hidden": 8, "depth": 2, "output_dim": 16}}.get(name, {"widths": (8, 16)})
     torch.manual_seed(0)
-    avg = create_encoder("cnn3", C, widths=(8, 16))
-    mx = create_encoder("cnn3", C, widths=(8, 16), pooling="max")
-    mx.load_state_dict(avg.state_dict())
+    encoders = {p: create_encoder(name, C, pooling=p, **kw).eval() for p in POOLINGS}
+    for enc in encoders.values():
+        enc.load_state_dict(encoders["avg"].state_dict())
     x = torch.randn(3, C, 40)
     with torch.no_grad():
-        maps = avg.eval().features(x)  # (B, D, T')
-        torch.testing.assert_close(avg(x), maps.mean(dim=-1))
-        torch.testing.assert_close(mx.eval()(x), maps.amax(dim=-1))
-    with pytest.raises(ValueError, match="pooling must be 'avg' or 'max'.*'sum'"):
-        create_encoder("cnn3", C, pooling="sum")
+        seq = encoders["avg"].forward_sequence(x)  # (B, W, T')
+        assert seq.shape[:2] == (3, encoders["avg"].width)
+        torch.testing.assert_close(encoders["avg"](x), seq.mean(dim=-1))
+        torch.testing.assert_close(encoders["max"](x), seq.amax(dim=-1))
+        both = encoders["avgmax"](x)
+        torch.testing.assert_close(both, torch.cat([seq.mean(dim=-1), seq.amax(dim=-1)], dim=1))
+    assert encoders["avgmax"].num_features == 2 * encoders["avg"].num_features == both.shape[1]
+    with pytest.raises(ValueError, match=r"pooling must be one of \('avg', 'max', 'avgmax'\)"):
+        create_encoder(name, C, pooling="sum", **kw)
+
+
+def test_time_stride_maps_sequence_steps_to_input_steps():
+    # cnn3 pools 2x three times; a spike at input step t shows up near output step t / 8
+    enc = create_encoder("cnn3", 1, widths=(4, 4, 4), kernel_size=1, dropout=0.0).eval()
+    assert enc.time_stride == 8
+    with torch.no_grad():
+        for conv in (m for m in enc.modules() if isinstance(m, torch.nn.Conv1d)):
+            conv.weight.fill_(1.0)
+        x = torch.zeros(1, 1, 64)
+        x[0, 0, 40] = 10.0
+        h = enc.forward_sequence(x)[0].sum(dim=0)  # (T',)
+    assert abs(int(h.argmax()) - 40 // enc.time_stride) <= 1
+    assert create_encoder("tcn", 1).time_stride == 1
 
 
 def test_tcn_receptive_field_is_real():

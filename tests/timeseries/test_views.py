@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import numpy as np
 import pytest
 import torch
 
@@ -61,11 +57,15 @@ def test_errors():
         ValueError, match="global view length 48 is longer than the context length 30"
     ):
         maker(torch.randn(2, 6, 30), torch.Generator())
+    six = AugmentConfig(rotation={"triplets": [[0, 1, 2], [3, 4, 5]]})
     with pytest.raises(ValueError, match="need 6 channels, input has 3"):
-        maker(torch.randn(2, 3, 64), torch.Generator())
+        ViewMaker(CROPS, six)(torch.randn(2, 3, 64), torch.Generator())
+    named = AugmentConfig(rotation={"triplets": [["acc_x", "acc_y", "acc_z"]]})
+    with pytest.raises(ValueError, match=r"names channel 'acc_x'.*channels are \['a', 'b', 'c'\]"):
+        ViewMaker(CROPS, named, channel_names=["a", "b", "c"])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+@pytest.mark.requires_cuda
 @pytest.mark.parametrize("engine", ["torch", "tsaug"])
 def test_cuda_views(engine):
     maker = ViewMaker(CROPS, AugmentConfig(), engine=engine)
@@ -74,22 +74,24 @@ def test_cuda_views(engine):
     assert all(v.device.type == "cuda" and v.dtype == torch.float32 for v in views)
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("SWAV_TS_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
 @pytest.mark.parametrize("engine", ["torch", "tsaug"])
-def test_default_views_on_real_hapt_windows(engine):
+def test_default_views_on_real_hapt_windows(engine, hapt_tiny):
     """Default settings on real 50 Hz acc+gyro windows: finite views, gravity norm kept."""
-    x = torch.from_numpy(np.load(_shared_data() / "hapt" / "tiny_w128.npz")["X_train"])
+    x = torch.from_numpy(hapt_tiny["X_train"])
+    names = ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
+    flat = x.transpose(0, 1).reshape(6, -1).double()
+    stats = {"channel_names": names, "center": flat.mean(1).tolist(), "scale": flat.std(1).tolist()}
     crops = MultiCropConfig()  # 2 x 128 + 6 x 64 from 128-sample windows
     rotate_only = AugmentConfig.disabled(rotation={"p": 1.0, "max_angle_deg": 180.0})
-    views = ViewMaker(crops, rotate_only, engine=engine)(x, torch.Generator().manual_seed(0))
+    maker = ViewMaker(crops, rotate_only, engine=engine, **stats)
+    assert maker.rotated == [("acc_x", "acc_y", "acc_z"), ("gyro_x", "gyro_y", "gyro_z")]
+    views = maker(x, torch.Generator().manual_seed(0))
     acc_norm = x[:, 0:3].norm(dim=1)  # (B, T), about 1 g
     torch.testing.assert_close(views[0][:, 0:3].norm(dim=1), acc_norm, rtol=1e-5, atol=1e-5)
     assert not torch.allclose(views[0], x)
-    full = ViewMaker(crops, AugmentConfig(), engine=engine)(x, torch.Generator().manual_seed(0))
+    full = ViewMaker(crops, AugmentConfig(), engine=engine, **stats)(
+        x, torch.Generator().manual_seed(0)
+    )
     assert [tuple(v.shape) for v in full] == [(60, 6, 128)] * 2 + [(60, 6, 64)] * 6
     assert all(bool(torch.isfinite(v).all()) for v in full)
     ratio = full[0].std() / x.std()

@@ -13,6 +13,8 @@ from swav_ts.timeseries.augment.config import (
     ScalingConfig,
     TimeMaskConfig,
     TimeWarpConfig,
+    resolve_triplets,
+    sensor_triplets,
 )
 
 __all__ = [
@@ -29,4 +31,6 @@ __all__ = [
     "TimeMaskConfig",
     "TimeWarpConfig",
     "build_augmenter",
+    "resolve_triplets",
+    "sensor_triplets",
 ]

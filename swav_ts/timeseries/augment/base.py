@@ -42,8 +42,9 @@ def check_batch_shape(shape: tuple[int, ...], config: AugmentConfig) -> tuple[in
     batch, n_channels, n_timepoints = (int(s) for s in shape)
     if n_timepoints < 2:
         raise ValueError(f"augmenter input needs at least 2 time points, got {n_timepoints}")
-    if config.rotation.p > 0 and config.rotation.triplets:
-        needed = max(max(t) for t in config.rotation.triplets) + 1
+    triplets = config.rotation.index_triplets()
+    if config.rotation.p > 0 and triplets:
+        needed = max(max(t) for t in triplets) + 1
         if needed > n_channels:
             raise ValueError(
                 f"RotationConfig.triplets {config.rotation.triplets} need {needed} channels, "

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from swav_ts.timeseries.augment.base import Augmenter
 from swav_ts.timeseries.augment.config import AugmentConfig
 
 ENGINES = ("torch", "tsaug")
 
 
-def build_augmenter(config: AugmentConfig | None = None, engine: str = "torch") -> Augmenter:
+def build_augmenter(
+    config: AugmentConfig | None = None,
+    engine: str = "torch",
+    center: Sequence[float] | None = None,
+    scale: Sequence[float] | None = None,
+) -> Augmenter:
     """Build an augmenter for ``config``.
 
     Parameters
@@ -19,6 +26,8 @@ def build_augmenter(config: AugmentConfig | None = None, engine: str = "torch") 
         ``"torch"``: :class:`TorchAugmenter` on ``torch.Tensor`` + ``torch.Generator``
         (batched, CPU or CUDA). ``"tsaug"``: :class:`TsaugAugmenter` on ``numpy.ndarray`` +
         ``numpy.random.Generator``.
+    center, scale : sequence of float, optional
+        Channel statistics for input in sensor units (see :class:`TorchAugmenter`).
 
     Returns
     -------
@@ -31,9 +40,9 @@ def build_augmenter(config: AugmentConfig | None = None, engine: str = "torch") 
     if engine == "torch":
         from swav_ts.timeseries.augment.torch_engine import TorchAugmenter
 
-        return TorchAugmenter(config)
+        return TorchAugmenter(config, center, scale)
     if engine == "tsaug":
         from swav_ts.timeseries.augment.tsaug_engine import TsaugAugmenter
 
-        return TsaugAugmenter(config)
+        return TsaugAugmenter(config, center, scale)
     raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")

@@ -12,6 +12,8 @@ accelerometer (g) and gyroscope (rad/s) channels, i.e. signals of magnitude abou
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,10 +102,12 @@ class TimeWarpConfig:
 
 @dataclass
 class RotationConfig:
-    """Random 3-D rotation applied jointly to (x, y, z) sensor triplets.
+    """Random 3-D rotation of 3-axis sensors (accelerometer, gyroscope, magnetometer).
 
     One rotation matrix ``R`` per sample is applied to every triplet in ``triplets`` (so the
-    accelerometer and gyroscope of one sample turn together): ``x'[trip, t] = R @ x[trip, t]``.
+    accelerometer and gyroscope of one device turn together): ``x'[trip, t] = R @ x[trip, t]``.
+    The rotation acts on the signals in **sensor units** (before the model's standardisation):
+    it turns the gravity vector and keeps its norm.
 
     - ``uniform_so3=True``: ``R`` is uniform (Haar) on SO(3), built from a unit quaternion
       ``q = g / |g|`` with ``g ~ N(0, I_4)``; ``max_angle_deg`` is ignored.
@@ -112,13 +116,17 @@ class RotationConfig:
       ``R = I + sin(theta) K + (1 - cos(theta)) K^2`` (Rodrigues, ``K`` the cross-product
       matrix of ``u``).
 
-    Channels not in any triplet are left unchanged.
+    ``triplets``: the sensor groups, as channel indices or channel names (``[["acc_x", "acc_y",
+    "acc_z"], ...]``); ``None`` (default) recognises them from the channel names (names that
+    share a prefix and end in x / y / z, see :func:`sensor_triplets`); ``[]`` rotates nothing.
+    Data without channel names (arrays) has no recognisable sensor, so by default it is not
+    rotated. Channels not in any triplet are left unchanged.
     """
 
     p: float = 0.5
     max_angle_deg: float = 45.0
     uniform_so3: bool = False
-    triplets: tuple[tuple[int, int, int], ...] = ((0, 1, 2), (3, 4, 5))
+    triplets: list[list[int | str]] | None = None
 
     def __post_init__(self) -> None:
         _check_probability("RotationConfig", "p", self.p)
@@ -131,30 +139,115 @@ class RotationConfig:
             raise TypeError(
                 f"RotationConfig.uniform_so3 must be a bool, got {type(self.uniform_so3).__name__}"
             )
+        if self.triplets is None:
+            return
         if not isinstance(self.triplets, (tuple, list)):
             raise TypeError(
-                "RotationConfig.triplets must be a tuple of (x, y, z) channel-index triplets, "
-                f"got {type(self.triplets).__name__}"
+                "RotationConfig.triplets must be a list of (x, y, z) channel triplets (indices "
+                f"or names) or None, got {type(self.triplets).__name__}"
             )
         triplets = tuple(tuple(t) if isinstance(t, (list, tuple)) else t for t in self.triplets)
-        seen: set[int] = set()
+        seen: set = set()
         for trip in triplets:
             if not isinstance(trip, tuple) or len(trip) != 3:
                 raise ValueError(
-                    f"RotationConfig.triplets entries must be 3 channel indices, got {trip!r}"
+                    f"RotationConfig.triplets entries must be 3 channels, got {trip!r}"
                 )
+            kinds = {isinstance(ch, str) for ch in trip}
             for ch in trip:
-                if not isinstance(ch, int) or isinstance(ch, bool) or ch < 0:
+                if isinstance(ch, str):
+                    if not ch:
+                        raise ValueError("RotationConfig.triplets: empty channel name")
+                elif not isinstance(ch, int) or isinstance(ch, bool) or ch < 0:
                     raise ValueError(
-                        "RotationConfig.triplets must hold non-negative int channel indices, "
-                        f"got {ch!r} in {trip!r}"
+                        "RotationConfig.triplets must hold non-negative channel indices or "
+                        f"channel names, got {ch!r} in {trip!r}"
                     )
                 if ch in seen:
                     raise ValueError(
-                        f"RotationConfig.triplets uses channel {ch} more than once: {triplets!r}"
+                        f"RotationConfig.triplets uses channel {ch!r} more than once: {triplets!r}"
                     )
                 seen.add(ch)
-        self.triplets = triplets
+            if len(kinds) > 1:
+                raise ValueError(f"RotationConfig.triplets entry {trip!r} mixes indices and names")
+        self.triplets = [list(t) for t in triplets]
+
+    def index_triplets(self) -> tuple[tuple[int, int, int], ...]:
+        """The triplets as channel indices (names must be resolved first: see
+        :func:`resolve_triplets`); None counts as no triplet."""
+        if not self.triplets:
+            return ()
+        if any(isinstance(ch, str) for trip in self.triplets for ch in trip):
+            raise ValueError(
+                f"RotationConfig.triplets {self.triplets} names channels; resolve them against "
+                "the data's channel names first (swav_ts.timeseries.augment.resolve_triplets)"
+            )
+        return tuple(tuple(int(c) for c in trip) for trip in self.triplets)  # type: ignore[misc]
+
+
+_AXIS_NAME = re.compile(r"^(?P<prefix>.*?)(?P<sep>[_.\- ]?)(?P<axis>[xyz])$", re.IGNORECASE)
+
+
+def sensor_triplets(channel_names: Sequence[str]) -> tuple[tuple[int, int, int], ...]:
+    """3-axis sensors recognised from channel names.
+
+    Three channels form a sensor when their names are ``<prefix><sep>x``, ``<prefix><sep>y`` and
+    ``<prefix><sep>z`` (case-insensitive axis letter; ``sep`` one of ``_ . - space`` or none;
+    the prefix may be empty), e.g. ``acc_x, acc_y, acc_z`` or ``gyroX, gyroY, gyroZ``. Triplets
+    are returned in the order their x channel appears, each ordered (x, y, z).
+    """
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    order: list[tuple[str, str]] = []
+    for i, name in enumerate(channel_names):
+        m = _AXIS_NAME.match(str(name))
+        if not m:
+            continue
+        key = (m.group("prefix").lower(), m.group("sep"))
+        if key not in groups:
+            groups[key] = {}
+            order.append(key)
+        groups[key].setdefault(m.group("axis").lower(), i)
+    return tuple(
+        (groups[k]["x"], groups[k]["y"], groups[k]["z"])
+        for k in order
+        if set(groups[k]) == {"x", "y", "z"}
+    )
+
+
+def resolve_triplets(
+    config: RotationConfig, channel_names: Sequence[str]
+) -> tuple[tuple[int, int, int], ...]:
+    """The sensor triplets of ``config`` as indices into ``channel_names``.
+
+    Raises
+    ------
+    ValueError
+        A named channel the data does not have, or an index beyond the channel count (both
+        listing the data's channels).
+    """
+    names = [str(n) for n in channel_names]
+    if config.triplets is None:
+        return sensor_triplets(names)
+    out = []
+    for trip in config.triplets:
+        idx = []
+        for ch in trip:
+            if isinstance(ch, str):
+                if ch not in names:
+                    raise ValueError(
+                        f"augment.rotation.triplets names channel {ch!r}, which the data does "
+                        f"not have; its channels are {names}"
+                    )
+                idx.append(names.index(ch))
+            else:
+                if ch >= len(names):
+                    raise ValueError(
+                        f"augment.rotation.triplets uses channel index {ch}, but the data has "
+                        f"{len(names)} channels {names}"
+                    )
+                idx.append(int(ch))
+        out.append(tuple(idx))
+    return tuple(out)  # type: ignore[return-value]
 
 
 @dataclass

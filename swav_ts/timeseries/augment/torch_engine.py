@@ -8,6 +8,7 @@ is a deterministic function of ``(x, params)``. No Python loop runs over samples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -54,7 +55,15 @@ class TorchAugmenter:
     Parameters
     ----------
     config : AugmentConfig
-        Augmentations, their probabilities and distribution parameters.
+        Augmentations, their probabilities and distribution parameters. Rotation triplets must
+        be channel indices (see :func:`~swav_ts.timeseries.augment.resolve_triplets`).
+    center, scale : sequence of float (C,), optional
+        The channels' training mean and standard deviation, for input in **sensor units**.
+        Given them, the rotation acts on the sensor-unit signals (it turns gravity), while every
+        other augmentation acts on ``(x - center) / scale`` (its sigmas are in units of the
+        channel's standard deviation, and a masked or dropped channel takes the channel's mean);
+        the output is in sensor units again. Without them every augmentation acts on the input
+        as it is.
 
     Notes
     -----
@@ -62,12 +71,23 @@ class TorchAugmenter:
     augmentation on CPU and CUDA inputs) and moved to the input's device.
     """
 
-    def __init__(self, config: AugmentConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: AugmentConfig | None = None,
+        center: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+    ) -> None:
         if config is None:
             config = AugmentConfig()
         if not isinstance(config, AugmentConfig):
             raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
+        if (center is None) != (scale is None):
+            raise ValueError("give both center and scale, or neither")
         self.config = config
+        self.center = None if center is None else torch.as_tensor(center, dtype=torch.float64)
+        self.scale = None if scale is None else torch.as_tensor(scale, dtype=torch.float64)
+        if self.scale is not None and not bool((self.scale > 0).all()):
+            raise ValueError(f"scale must be > 0, got {self.scale.tolist()}")
         self._basis_cache: dict[tuple, Tensor] = {}
 
     def __repr__(self) -> str:
@@ -82,6 +102,11 @@ class TorchAugmenter:
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         batch, n_channels, n_timepoints = check_batch_shape(tuple(x.shape), self.config)
+        if self.center is not None and self.center.shape[0] != n_channels:
+            raise ValueError(
+                f"the augmenter's channel statistics have {self.center.shape[0]} channels, the "
+                f"input {n_channels} (shape {tuple(x.shape)})"
+            )
         params = self.sample_params(batch, n_channels, n_timepoints, generator, x.device)
         return self.apply(x, params)
 
@@ -174,13 +199,26 @@ class TorchAugmenter:
     def apply(self, x: Tensor, params: TorchAugmentParams) -> Tensor:
         """Deterministically apply drawn ``params`` to ``x`` (B, C, T).
 
-        Samples whose ``apply`` flag is False are left unchanged by that augmentation.
+        Samples whose ``apply`` flag is False are left unchanged by that augmentation. With
+        ``center``/``scale`` the rotation sees sensor units and the rest standardised signals.
         """
-        out = x
+        if self.center is None:
+            out = x
+            for name in AUGMENTATION_ORDER:
+                if name in params:
+                    out = getattr(self, f"_apply_{name}")(out, params[name])
+            return out
+        center = self.center.to(x.device, x.dtype)[None, :, None]  # (1, C, 1)
+        scale = self.scale.to(x.device, x.dtype)[None, :, None]  # (1, C, 1)
+        out = (x - center) / scale  # standardised
         for name in AUGMENTATION_ORDER:
-            if name in params:
+            if name not in params:
+                continue
+            if name == "rotation":  # geometry in sensor units
+                out = (self._apply_rotation(out * scale + center, params[name]) - center) / scale
+            else:
                 out = getattr(self, f"_apply_{name}")(out, params[name])
-        return out
+        return out * scale + center
 
     def _basis(self, kind: str, n_knots: int, n_timepoints: int, device: torch.device) -> Tensor:
         key = (kind, n_knots, n_timepoints, str(device))
@@ -213,7 +251,7 @@ class TorchAugmenter:
         return x.gather(2, src[:, None, :].expand(batch, n_channels, n_timepoints))
 
     def _apply_rotation(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
-        triplets = self.config.rotation.triplets
+        triplets = self.config.rotation.index_triplets()
         if not triplets:
             return x
         batch, _, n_timepoints = x.shape

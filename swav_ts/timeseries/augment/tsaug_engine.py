@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -79,14 +80,27 @@ class TsaugAugmenter:
     ----------
     config : AugmentConfig
         Augmentations, their probabilities and distribution parameters.
+    center, scale : sequence of float (C,), optional
+        Channel mean and standard deviation for input in sensor units: the rotation acts on
+        sensor units, every other augmentation on standardised signals (as
+        :class:`~swav_ts.timeseries.augment.torch_engine.TorchAugmenter`).
     """
 
-    def __init__(self, config: AugmentConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: AugmentConfig | None = None,
+        center: Sequence[float] | None = None,
+        scale: Sequence[float] | None = None,
+    ) -> None:
         if config is None:
             config = AugmentConfig()
         if not isinstance(config, AugmentConfig):
             raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
+        if (center is None) != (scale is None):
+            raise ValueError("give both center and scale, or neither")
         self.config = config
+        self.center = None if center is None else np.asarray(center, dtype=np.float64)
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
 
     def __repr__(self) -> str:
         return f"TsaugAugmenter(active={self.config.active()})"
@@ -103,13 +117,23 @@ class TsaugAugmenter:
             )
         batch, _, _ = check_batch_shape(x.shape, self.config)
         out = x.astype(np.float64, copy=True)
+        if self.center is not None:
+            center, scale = self.center[None, :, None], self.scale[None, :, None]
+            out = (out - center) / scale
         for name in AUGMENTATION_ORDER:
             sub = getattr(self.config, name)
             if sub.p <= 0:
                 continue
             selected = np.flatnonzero(generator.random(batch) < sub.p)
-            if selected.size:
-                out[selected] = getattr(self, f"_{name}")(out[selected], generator)
+            if not selected.size:
+                continue
+            part = out[selected]
+            if name == "rotation" and self.center is not None:  # geometry in sensor units
+                out[selected] = (self._rotation(part * scale + center, generator) - center) / scale
+            else:
+                out[selected] = getattr(self, f"_{name}")(part, generator)
+        if self.center is not None:
+            out = out * scale + center
         return out.astype(x.dtype, copy=False)
 
     def _seed(self, generator: np.random.Generator) -> int:
@@ -173,12 +197,13 @@ class TsaugAugmenter:
 
     def _rotation(self, x: np.ndarray, generator: np.random.Generator) -> np.ndarray:
         cfg = self.config.rotation
-        if not cfg.triplets:
+        triplets = cfg.index_triplets()
+        if not triplets:
             return x
         n, _, n_timepoints = x.shape
         matrix = random_rotations(n, generator, cfg.uniform_so3, cfg.max_angle_deg)
-        idx = np.array([c for trip in cfg.triplets for c in trip])
-        xs = x[:, idx].reshape(n, len(cfg.triplets), 3, n_timepoints)
+        idx = np.array([c for trip in triplets for c in trip])
+        xs = x[:, idx].reshape(n, len(triplets), 3, n_timepoints)
         out = x.copy()
         out[:, idx] = np.einsum("bij,bgjt->bgit", matrix, xs).reshape(n, -1, n_timepoints)
         return out

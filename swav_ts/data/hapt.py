@@ -1,4 +1,4 @@
-"""Bundled datasets: the UCI HAPT smartphone recordings shipped under ``datasets/hapt``.
+"""The bundled UCI HAPT smartphone recordings (``datasets/hapt``, packaged with the wheel).
 
 The data (CC BY 4.0; Reyes-Ortiz, Oneto, Samà, Parra, Anguita, UCI Machine Learning Repository
 dataset 341) is stored as float16 signals, so values carry up to ~0.05 % relative error
@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 
-import swav_ts
 from swav_ts.data.recording import Recording
 from swav_ts.data.windows import sliding_windows
 
@@ -57,8 +56,9 @@ def hapt_path(data_dir: str | Path | None = None) -> Path:
     """Locate ``hapt_recordings.npz``.
 
     Search order: ``data_dir`` (the folder holding the file, or a datasets root with a ``hapt/``
-    folder), then the ``SWAV_TS_DATA`` environment variable (same meaning), then
-    ``datasets/hapt`` beside the ``swav_ts`` package in the repository.
+    folder), then the ``SWAV_TS_DATA`` environment variable (same meaning), then the copy
+    packaged with ``swav_ts`` (``swav_ts/data/bundled``; in a source checkout a link to
+    ``datasets/hapt``).
 
     Raises
     ------
@@ -70,7 +70,7 @@ def hapt_path(data_dir: str | Path | None = None) -> Path:
     elif os.environ.get(DATA_ENV):
         roots = [Path(os.environ[DATA_ENV])]
     else:
-        roots = [Path(swav_ts.__file__).resolve().parents[1] / "datasets"]
+        roots = [Path(__file__).resolve().parent / "bundled"]
     tried = []
     for root in roots:
         for cand in (root / HAPT_FILE, root / "hapt" / HAPT_FILE):
@@ -172,6 +172,6 @@ def load_hapt(
     _check_split(split, ("train", "test"))
     recs = load_hapt_recordings(split, data_dir)
     X, y, meta = sliding_windows(
-        recs, window, stride, label_mode="majority", valid_labels=range(1, 7), drop_nan=False
+        recs, window, stride, label_mode="majority", valid_labels=range(1, 7), nan="keep"
     )
     return X, y.astype(np.int64) - 1, meta["subject"].to_numpy(dtype=np.int64)

@@ -1,0 +1,155 @@
+"""Fit a time-series config to the data it will train on: one pure function, one set of rules.
+
+The same rules run for the Python API and the command line (``swav-ts pretrain``), once per
+run, and every change is logged in one line naming the key, the old and the new value:
+
+1. **Window data** (arrays, ``.ts`` files: each case is one context): ``data.context_length``
+   and ``data.stride`` become the case length; crops longer than that are shortened (global
+   views to the case length, local views to half of it, at least 2).
+2. **Cannot work as given**: ``train.batch_size`` above the number of contexts is lowered to
+   it; ``swav.n_prototypes`` above the samples Sinkhorn assigns at once (batch x processes +
+   queue) is lowered to that pool.
+3. **Small data, defaults only**: when the user did not choose them (``explicit``), the batch
+   becomes a quarter of the contexts (at least 16, at most the default), the epochs give at
+   least :data:`MIN_DEFAULT_STEPS` optimisation steps, and the prototypes fit the pool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Collection
+
+from swav_ts.core.config import from_dict, to_dict
+from swav_ts.timeseries.config import TimeSeriesConfig
+
+__all__ = ["MIN_DEFAULT_STEPS", "adapt_to_data", "explicit_keys"]
+
+logger = logging.getLogger(__name__)
+
+#: With default training settings, small data sets still get this many optimisation steps.
+MIN_DEFAULT_STEPS = 500
+
+
+def explicit_keys(data: dict, prefix: str = "") -> set[str]:
+    """Dotted keys present in a (nested) config mapping, e.g. from a YAML file."""
+    keys = set()
+    for k, v in data.items():
+        dotted = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and k != "kwargs":
+            keys |= explicit_keys(v, dotted)
+        else:
+            keys.add(dotted)
+    return keys
+
+
+def _get(d: dict, key: str):
+    for part in key.split("."):
+        d = d[part]
+    return d
+
+
+def _set(d: dict, key: str, value) -> None:
+    parts = key.split(".")
+    for part in parts[:-1]:
+        d = d[part]
+    d[parts[-1]] = value
+
+
+def adapt_to_data(
+    config: TimeSeriesConfig,
+    n_contexts: int,
+    context_length: int | None = None,
+    explicit: Collection[str] = (),
+    world_size: int = 1,
+) -> tuple[TimeSeriesConfig, list[str]]:
+    """Return ``config`` fitted to the data, and one message per change.
+
+    Parameters
+    ----------
+    config : TimeSeriesConfig
+        The requested configuration (not modified).
+    n_contexts : int
+        Training contexts (windows) the data gives.
+    context_length : int, optional
+        Length of window data (each case one context); None for continuous recordings.
+    explicit : collection of str
+        Dotted keys the user set (YAML keys, ``--set`` overrides, estimator parameters): rule 3
+        never touches them.
+    world_size : int
+        Processes sharing a step (the assignment pool grows with it).
+
+    Returns
+    -------
+    config : TimeSeriesConfig
+    changes : list of str
+        ``"key: old -> new (why)"``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 contexts.
+    """
+    if n_contexts < 2:
+        raise ValueError(
+            f"pretraining needs at least 2 cases (contexts), the data gives {n_contexts}"
+        )
+    data = to_dict(config)
+    changes: list[str] = []
+    explicit = set(explicit)
+
+    def change(key: str, value, why: str) -> None:
+        old = _get(data, key)
+        if old != value:
+            _set(data, key, value)
+            changes.append(f"{key}: {old} -> {value} ({why})")
+
+    # ---------------- 1. window data: each case is one context
+    if context_length is not None:
+        change("data.context_length", int(context_length), "window data: one context per case")
+        change("data.stride", int(context_length), "window data: one context per case")
+        g = data["crops"]["global_length"]
+        if g > context_length:
+            change("crops.global_length", int(context_length), "longer than the cases")
+        local_max = max(2, context_length // 2)
+        if data["crops"]["local_length"] > local_max:
+            change("crops.local_length", local_max, "at most half the case length")
+    # ---------------- 3. small data, defaults only (before 2, which caps what it sets)
+    train = data["train"]
+    if "train.batch_size" not in explicit:
+        small = min(train["batch_size"], max(16, n_contexts // 4))
+        if small < train["batch_size"]:
+            change("train.batch_size", small, f"default batch on {n_contexts} contexts")
+    # ---------------- 2. what cannot work as given
+    if train["batch_size"] * world_size > n_contexts:
+        change(
+            "train.batch_size",
+            max(2, n_contexts // world_size),
+            f"only {n_contexts} contexts for {world_size} process(es)",
+        )
+    if "train.epochs" not in explicit:
+        steps = max(1, n_contexts // (train["batch_size"] * world_size))
+        epochs = max(train["epochs"], math.ceil(MIN_DEFAULT_STEPS / steps))
+        if epochs != train["epochs"]:
+            change("train.epochs", epochs, f"at least {MIN_DEFAULT_STEPS} steps on small data")
+    pool = train["batch_size"] * world_size + int(data["swav"]["queue_length"])
+    k = data["swav"]["n_prototypes"]
+    if isinstance(k, int) and k > pool:
+        change("swav.n_prototypes", pool, f"at most the {pool} samples assigned at once")
+    elif isinstance(k, list) and max(k) > pool:
+        change("swav.n_prototypes", [min(v, pool) for v in k], f"at most the pool of {pool}")
+    adapted = from_dict(TimeSeriesConfig, data)
+    return adapted, changes
+
+
+def log_changes(changes: list[str]) -> None:
+    """One log line for all changes of :func:`adapt_to_data`."""
+    if changes:
+        logger.warning("settings fitted to the data: %s", "; ".join(changes))
+
+
+def replace_section(config: TimeSeriesConfig, section: str, **values) -> TimeSeriesConfig:
+    """A copy of ``config`` with keys of one section replaced (validated)."""
+    sub = dataclasses.replace(getattr(config, section), **values)
+    return dataclasses.replace(config, **{section: sub})
