@@ -22,8 +22,8 @@ BENCHMARKS = {
     "gpu": "swav_ts.bench.gpu",
     "hapt": "swav_ts.bench.hapt",
     "uea": "swav_ts.bench.uea",
-    "cifar": "swav_ts.image.bench cifar",
-    "image-throughput": "swav_ts.image.bench throughput",
+    "cifar": "swav_ts.bench.image cifar",
+    "image-throughput": "swav_ts.bench.image throughput",
 }
 
 
@@ -92,7 +92,7 @@ def _strict(cls, raw: dict, where: str):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.modality == "image":
-        from swav_ts.image.evaluate import evaluate
+        from swav_ts.evaluation.image import evaluate
 
         result = evaluate(args.model, args.train, mode=args.mode)
         print(json.dumps(result, indent=2, default=float))

@@ -30,8 +30,22 @@ FORBIDDEN = {
         "swav_ts.cli",
         "swav_ts.demo",
     ),
-    "timeseries": ("swav_ts.image", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),
-    "image": ("swav_ts.timeseries", "swav_ts.estimator", "swav_ts.cli", "swav_ts.demo"),
+    "timeseries": (
+        "swav_ts.image",
+        "swav_ts.estimator",
+        "swav_ts.cli",
+        "swav_ts.demo",
+        "swav_ts.evaluation",
+        "swav_ts.bench",
+    ),
+    "image": (
+        "swav_ts.timeseries",
+        "swav_ts.estimator",
+        "swav_ts.cli",
+        "swav_ts.demo",
+        "swav_ts.evaluation",
+        "swav_ts.bench",
+    ),
     "data": ("swav_ts.timeseries", "swav_ts.image", "swav_ts.core", "swav_ts.estimator"),
 }
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import machine_info, write_json
+from swav_ts.bench.common import format_table, machine_info, write_json
 from swav_ts.timeseries.augment import AugmentConfig
 from swav_ts.timeseries.crops import MultiCropConfig
 from swav_ts.timeseries.views import ViewMaker
@@ -129,24 +129,26 @@ def run_augment_benchmark(
     return results
 
 
-def format_table(results: dict[str, Any]) -> str:
+def format_result(results: dict[str, Any]) -> str:
     """Plain-text table of a :func:`run_augment_benchmark` result."""
     s = results["settings"]
-    lines = [
+    header = (
         f"views: 2 x {s['global_length']} + {s['n_local']} x {s['local_length']} from "
         f"(B={s['batch']}, C={s['n_channels']}, T={s['context']}); "
         f"augmentations: {', '.join(s['augmentations'])}; threads={s['threads']}; "
-        f"median of {s['repeats']}",
-        f"{'engine':<8}{'median ms':>12}{'windows/s':>14}{'views/s':>14}",
+        f"median of {s['repeats']}"
+    )
+    rows = [
+        {
+            "engine": engine,
+            "median ms": 1e3 * results[engine]["median_s"],
+            "windows/s": results[engine]["windows_per_s"],
+            "views/s": results[engine]["views_per_s"],
+        }
+        for engine in ENGINES
     ]
-    for engine in ENGINES:
-        r = results[engine]
-        lines.append(
-            f"{engine:<8}{1e3 * r['median_s']:>12.2f}{r['windows_per_s']:>14.0f}"
-            f"{r['views_per_s']:>14.0f}"
-        )
-    lines.append(f"torch / tsaug windows/s: {results['speedup']:.1f}x")
-    return "\n".join(lines)
+    speedup = f"torch / tsaug windows/s: {results['speedup']:.1f}x"
+    return "\n".join([header, format_table(rows), speedup])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,19 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write the result dict here")
-    args = parser.parse_args(argv)
-    results = run_augment_benchmark(
-        batch=args.batch,
-        n_channels=args.n_channels,
-        context=args.context,
-        global_length=args.global_length,
-        local_length=args.local_length,
-        n_local=args.n_local,
-        repeats=args.repeats,
-        threads=args.threads,
-    )
-    print(format_table(results))
-    write_json(results, args.json)
+    args = vars(parser.parse_args(argv))
+    json_path = args.pop("json")
+    results = run_augment_benchmark(**args)
+    print(format_result(results))
+    write_json(results, json_path)
     return 0
 
 

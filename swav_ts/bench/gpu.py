@@ -4,7 +4,7 @@ Sections (in order): Sinkhorn (ours vs the plain formula, :mod:`swav_ts.bench.si
 time-series view making on the device (the :mod:`swav_ts.bench.augment` pipeline), the
 time-series training step on the device with bf16 autocast (the replica of
 :mod:`swav_ts.bench.train`, real HAPT contexts), and the image ResNet-50 multi-crop step with
-synthetic tensors and with real JPEG decoding (:func:`swav_ts.image.bench.gpu_throughput`).
+synthetic tensors and with real JPEG decoding (:func:`swav_ts.bench.image.gpu_throughput`).
 A section starts only when its budget still fits in the total; a short summary table is
 printed last.
 
@@ -102,7 +102,7 @@ def bench_train(device: str, quick: bool, budget_s: float, use_compile: bool) ->
 
 def bench_image(device: str, quick: bool, budget_s: float) -> dict[str, Any]:
     """ResNet-50 2x224 + 6x96 step: synthetic tensors, JPEG pipeline, end to end."""
-    from swav_ts.image.bench import gpu_throughput
+    from swav_ts.bench.image import gpu_throughput
 
     return gpu_throughput(device=device, quick=quick, max_seconds_per_phase=budget_s / 4)
 

@@ -113,7 +113,6 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     num_workers: int = 0
     sync_bn: bool = False
-    drop_last: bool = True
     checkpoint_every_iters: int = 0
     log_every_iters: int = 20
     collapse_patience_iters: int = 200
@@ -189,23 +188,21 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true/false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
+    if tp in _SCALARS:
+        accepts, what = _SCALARS[tp]
+        if not accepts(value):
+            raise ConfigError(f"{key}: expected {what}, got {value!r}")
+        return float(value) if tp is float else value
     raise ConfigError(f"{key}: unsupported annotation {_type_name(tp)}")
+
+
+# annotation -> (does a YAML value fit it, how to name it in an error)
+_SCALARS: dict[type, tuple[Any, str]] = {
+    bool: (lambda v: isinstance(v, bool), "true/false"),
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    float: (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    str: (lambda v: isinstance(v, str), "a string"),
+}
 
 
 def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "", base: Any = None) -> T:

@@ -182,19 +182,16 @@ def train_supervised(
     y_test: np.ndarray,
     *,
     encoder_kwargs: dict[str, Any] | None = None,
-    epochs: int = 20,
-    lr: float = 1e-3,
-    batch_size: int = 64,
-    weight_decay: float = 1e-2,
     seed: int = 0,
-    device: str | torch.device = "cpu",
-    return_model: bool = False,
+    **train_kwargs: Any,
 ) -> dict[str, Any]:
     """Supervised-from-scratch baseline: a randomly initialised encoder through :func:`finetune`.
 
     The encoder ``create_encoder(encoder_name, in_channels, **encoder_kwargs)`` is
     initialised under ``seed`` (global RNG state restored afterwards) and then trained
-    exactly like a pre-trained one, so the two are directly comparable.
+    exactly like a pre-trained one, so the two are directly comparable; ``train_kwargs``
+    (``epochs``, ``lr``, ``batch_size``, ``weight_decay``, ``device``, ``return_model``) go to
+    :func:`finetune`.
 
     Returns
     -------
@@ -204,17 +201,4 @@ def train_supervised(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         encoder = create_encoder(encoder_name, in_channels, **(encoder_kwargs or {}))
-    return finetune(
-        encoder,
-        X_train,
-        y_train,
-        X_test,
-        y_test,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        weight_decay=weight_decay,
-        seed=seed,
-        device=device,
-        return_model=return_model,
-    )
+    return finetune(encoder, X_train, y_train, X_test, y_test, seed=seed, **train_kwargs)

@@ -12,15 +12,47 @@ import numpy as np
 from swav_ts.evaluation._checks import check_embeddings, check_train_test
 from swav_ts.evaluation.metrics import classification_metrics
 
-__all__ = ["knn_eval", "knn_predict"]
+__all__ = ["knn_eval", "knn_predict", "knn_votes", "l2_normalize"]
 
 
-def _l2_normalise(x: np.ndarray, name: str) -> np.ndarray:
+def l2_normalize(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Rows of ``x`` (n, D) scaled to unit L2 norm; all-zero rows are an error."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)  # (n, 1)
     n_zero = int(np.count_nonzero(norms == 0))
     if n_zero:
         raise ValueError(f"{name} has {n_zero} all-zero rows: cosine similarity is undefined")
     return x / norms
+
+
+def knn_votes(
+    train_emb: np.ndarray,
+    y_idx: np.ndarray,
+    query_emb: np.ndarray,
+    k: int,
+    temperature: float,
+    n_classes: int,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Class votes ``(n_query, n_classes)`` of the weighted cosine kNN.
+
+    ``y_idx`` holds class indices in ``0..n_classes-1``. Each query's ``k`` most similar
+    training rows vote for their class with weight ``exp((sim - max sim) / temperature)`` (the
+    shift by the query's largest similarity scales a row's votes by one constant: the ranking
+    is that of ``exp(sim / temperature)``, without overflow). Used by the time-series probe
+    and the image kNN evaluation alike.
+    """
+    tr_n = l2_normalize(np.asarray(train_emb, dtype=np.float64), "train_emb")  # (n_train, D)
+    q_n = l2_normalize(np.asarray(query_emb, dtype=np.float64), "query_emb")  # (n_query, D)
+    y_idx = np.asarray(y_idx, dtype=np.intp)
+    out = np.zeros((q_n.shape[0], n_classes))
+    for start in range(0, q_n.shape[0], batch_size):
+        sim = q_n[start : start + batch_size] @ tr_n.T  # (b, n_train)
+        nn_idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (b, k)
+        nn_sim = np.take_along_axis(sim, nn_idx, axis=1)  # (b, k)
+        weights = np.exp((nn_sim - nn_sim.max(axis=1, keepdims=True)) / temperature)  # (b, k)
+        rows = np.repeat(np.arange(sim.shape[0]), k) + start
+        np.add.at(out, (rows, y_idx[nn_idx].ravel()), weights.ravel())
+    return out
 
 
 def knn_predict(
@@ -69,20 +101,8 @@ def knn_predict(
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
 
     classes, y_idx = np.unique(ytr, return_inverse=True)
-    tr_n = _l2_normalise(tr, "train_emb")  # (n_train, D)
-    q_n = _l2_normalise(q, "query_emb")  # (n_query, D)
-    pred = np.empty(q.shape[0], dtype=np.intp)
-    for start in range(0, q.shape[0], batch_size):
-        sim = q_n[start : start + batch_size] @ tr_n.T  # (b, n_train)
-        nn_idx = np.argpartition(-sim, k - 1, axis=1)[:, :k]  # (b, k)
-        nn_sim = np.take_along_axis(sim, nn_idx, axis=1)  # (b, k)
-        # Subtract the row max before exp: same argmax, no overflow for small temperatures.
-        weights = np.exp((nn_sim - nn_sim.max(axis=1, keepdims=True)) / temperature)  # (b, k)
-        votes = np.zeros((sim.shape[0], classes.shape[0]))  # (b, n_classes)
-        rows = np.repeat(np.arange(sim.shape[0]), k)
-        np.add.at(votes, (rows, y_idx[nn_idx].ravel()), weights.ravel())
-        pred[start : start + sim.shape[0]] = votes.argmax(axis=1)
-    return classes[pred]
+    votes = knn_votes(tr, y_idx, q, k, temperature, classes.shape[0], batch_size)
+    return classes[votes.argmax(axis=1)]
 
 
 def knn_eval(

@@ -4,7 +4,10 @@
   that fails to decode is counted, reported with a warning, and replaced by the next readable
   sample (a deterministic substitute), or ``on_decode_error="raise"`` stops with the path.
   :func:`drop_unreadable` instead verifies every file up front and removes the bad ones (counted).
-* :class:`MultiCropDataset` turns any ``(image, target)`` dataset into ``(list_of_crops, target)``.
+* :class:`TransformDataset` applies a transform to the image of any ``(image, target)``
+  dataset (a multi-crop transform gives ``(list_of_crops, target)``, an evaluation transform
+  ``(tensor, target)``);
+* :func:`load_eval_splits` finds the labelled train and test splits of an evaluation.
 * :func:`extract_image_zip` unpacks a zip in ImageNet folder layout (e.g. the project's
   ``cifar10/train.zip``) into a cache directory, optionally only ``n`` images per class.
 """
@@ -190,7 +193,7 @@ def drop_unreadable(dataset: datasets.ImageFolder) -> int:
     return len(bad)
 
 
-class MultiCropDataset(Dataset):
+class TransformDataset(Dataset):
     """Wrap an ``(image, target)`` dataset to return ``(list_of_crops, target)``.
 
     Parameters
@@ -309,6 +312,63 @@ def build_base_dataset(cfg: DataConfig, transform: Callable | None = None) -> Da
         ) from exc
 
 
-def build_pretrain_dataset(cfg: DataConfig, transform: Callable[[Any], list]) -> MultiCropDataset:
+def build_pretrain_dataset(cfg: DataConfig, transform: Callable[[Any], list]) -> TransformDataset:
     """``(list_of_crops, target)`` dataset for SwAV pretraining."""
-    return MultiCropDataset(build_base_dataset(cfg), transform)
+    return TransformDataset(build_base_dataset(cfg), transform)
+
+
+DatasetKind = Literal["auto", "imagefolder", "zip", "cifar10", "cifar100", "stl10"]
+
+
+def load_eval_splits(
+    data_dir: str | Path,
+    dataset: DatasetKind = "auto",
+    subset_per_class: int = 0,
+    test_subset_per_class: int = 0,
+    download: bool = False,
+    cache_dir: str | Path | None = None,
+) -> tuple[Dataset, Dataset]:
+    """Train and test ``(PIL image, label)`` datasets.
+
+    ``auto``: ``data_dir`` holds ``train/`` and ``val/`` (or ``test/``) class folders
+    (ImageNet layout), or ``train.zip`` and ``test.zip`` (or ``val.zip``) in that layout.
+    ``cifar10``/``cifar100``/``stl10``: torchvision's datasets under ``data_dir``.
+    """
+    data_dir = Path(data_dir).expanduser()
+    if dataset in ("cifar10", "cifar100", "stl10"):
+        splits = []
+        for split in ("train", "test"):
+            splits.append(
+                build_base_dataset(
+                    DataConfig(dataset=dataset, root=str(data_dir), split=split, download=download)
+                )
+            )
+        return splits[0], splits[1]
+    if not data_dir.is_dir():
+        raise ValueError(f"evaluation data folder not found: {data_dir}")
+    found = []
+    for names in (("train",), ("val", "test")):
+        folder = next((data_dir / n for n in names if (data_dir / n).is_dir()), None)
+        zipped = next(
+            (data_dir / f"{n}.zip" for n in names if (data_dir / f"{n}.zip").is_file()), None
+        )
+        if dataset in ("auto", "imagefolder") and folder is not None:
+            found.append(folder)
+        elif dataset in ("auto", "zip") and zipped is not None:
+            cache = Path(cache_dir) if cache_dir else None
+            if cache is None:
+                cache = default_cache_dir()
+            sub = subset_per_class if names == ("train",) else test_subset_per_class
+            found.append(extract_image_zip(zipped, cache, sub))
+        else:
+            raise ValueError(
+                f"{data_dir} has no {'/'.join(names)} folder or zip (needed for evaluation)"
+            )
+    train = SafeImageFolder(found[0], subset_per_class=subset_per_class)
+    test = SafeImageFolder(found[1], subset_per_class=test_subset_per_class)
+    if train.classes != test.classes:
+        raise ValueError(
+            f"train and test class folders differ: {len(train.classes)} vs {len(test.classes)} "
+            f"classes under {found[0]} and {found[1]}"
+        )
+    return train, test

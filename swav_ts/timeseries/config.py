@@ -17,7 +17,10 @@ class TSDataConfig:
 
     ``source`` is ``"hapt"`` (the shipped HAPT recordings), a ``.npy``/``.npz`` array
     ``(n_cases, n_channels, n_timepoints)``, a UEA/UCR ``.ts`` file, or a CSV/Parquet file or
-    glob of recordings (read with :func:`swav_ts.data.read_recordings`).
+    glob of recordings (see :mod:`swav_ts.data.sources`). ``channels`` selects and orders the
+    signal columns (leave out time and label columns). ``normalize``: the model's first layer
+    standardises each channel with the training statistics (false: the model takes the
+    signals as they are; the augmentations still use the statistics for their scales).
     """
 
     source: str = "hapt"

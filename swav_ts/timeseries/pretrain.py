@@ -276,7 +276,10 @@ def _pretrain(
     rates = {r.rate_hz for r in cache.recordings}
     rate_hz = rates.pop() if len(rates) == 1 else None
     torch.manual_seed(cfg.train.seed)  # the initial weights follow the seed
-    model = build_model(cfg, cache.n_channels, cache.stats.mean, cache.stats.std)
+    if cfg.data.normalize:
+        model = build_model(cfg, cache.n_channels, cache.stats.mean, cache.stats.std)
+    else:  # the model takes the signals as they are (e.g. data standardised upstream)
+        model = build_model(cfg, cache.n_channels)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not same_run or replace:
         (run_dir / REQUEST_FILE).write_text(json.dumps(request, indent=1))

@@ -9,7 +9,7 @@ from swav_ts.bench import gpu as bench_gpu
 
 
 def test_gpu_quick_on_cpu(tmp_path, capsys, cifar_dir, monkeypatch):
-    from swav_ts.image import bench as image_bench
+    from swav_ts.bench import image as image_bench
 
     monkeypatch.setattr(image_bench, "shared_cifar10_dir", lambda: cifar_dir)  # fixture JPEGs
     out = tmp_path / "gpu.json"

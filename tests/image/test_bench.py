@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from swav_ts.image import bench
+from swav_ts.bench import image as bench
 
 
 def test_throughput_quick_cpu(tmp_path, cifar_dir, monkeypatch):

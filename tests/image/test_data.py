@@ -12,8 +12,8 @@ import torch
 
 from swav_ts.image.data import (
     DataConfig,
-    MultiCropDataset,
     SafeImageFolder,
+    TransformDataset,
     build_base_dataset,
     extract_image_zip,
 )
@@ -91,7 +91,7 @@ def test_multicrop_dataset_and_collation(cifar_train_small):
         max_scale=[1.0, 0.3],
         blur_prob=0.0,
     )
-    ds = MultiCropDataset(SafeImageFolder(cifar_train_small), MultiCropTransform(crops))
+    ds = TransformDataset(SafeImageFolder(cifar_train_small), MultiCropTransform(crops))
     loader = torch.utils.data.DataLoader(ds, batch_size=4)
     views, targets = next(iter(loader))
     assert [tuple(v.shape) for v in views] == [(4, 3, 32, 32)] * 2 + [(4, 3, 16, 16)] * 3

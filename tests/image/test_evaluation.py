@@ -6,51 +6,40 @@ import numpy as np
 import pytest
 import torch
 
-from swav_ts.image.data import SafeImageFolder
-from swav_ts.image.evaluation import (
-    FinetuneConfig,
+from swav_ts.evaluation.image import (
     LinearEvalConfig,
-    finetune_evaluate,
-    knn_scores,
-    label_subset,
     linear_classifier,
     linear_evaluate,
     topk_accuracy,
 )
+from swav_ts.evaluation.image_finetune import FinetuneConfig, finetune_evaluate
+from swav_ts.evaluation.knn import knn_votes
+from swav_ts.image.data import SafeImageFolder
 from swav_ts.image.models import ResNetBackbone
 
 
-def test_knn_on_separable_clusters_and_weighting():
-    g = torch.Generator().manual_seed(0)
-    centres = torch.randn(4, 16, generator=g) * 5
-    train_y = torch.arange(4).repeat_interleave(25)
-    train_x = centres[train_y] + torch.randn(100, 16, generator=g) * 0.1
-    test_y = torch.arange(4).repeat(5)
-    test_x = centres[test_y] + torch.randn(20, 16, generator=g) * 0.1
-    scores = knn_scores(train_x, train_y, test_x, k=10, temperature=0.1)
-    assert topk_accuracy(scores, test_y)["top1"] == 100.0
-    # a hand-checkable case: 2 neighbours of class 1 (sim 1 and 0) vs 1 of class 0 (sim 0.5)
-    tr = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5**0.5 * 1.0]])
-    tr_y = torch.tensor([1, 1, 0])
-    s = knn_scores(tr, tr_y, torch.tensor([[1.0, 0.0]]), k=3, temperature=0.5)
-    cos_third = float(torch.nn.functional.normalize(tr[2:3], dim=1)[0, 0])
-    expected1 = np.exp(1 / 0.5) + np.exp(0.0)
-    expected0 = np.exp(cos_third / 0.5)
-    assert s[0, 1].item() == pytest.approx(expected1, rel=1e-5)
-    assert s[0, 0].item() == pytest.approx(expected0, rel=1e-5)
+def test_knn_votes_on_separable_clusters_and_weighting():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 16)) * 5
+    train_y = np.repeat(np.arange(4), 25)
+    train_x = centres[train_y] + rng.normal(size=(100, 16)) * 0.1
+    test_y = np.tile(np.arange(4), 5)
+    test_x = centres[test_y] + rng.normal(size=(20, 16)) * 0.1
+    votes = knn_votes(train_x, train_y, test_x, k=10, temperature=0.1, n_classes=4)
+    assert topk_accuracy(torch.from_numpy(votes), torch.from_numpy(test_y))["top1"] == 100.0
+    # a hand-checkable case: 2 neighbours of class 1 (sim 1 and 0) vs 1 of class 0; the votes
+    # are exp(sim / T) up to one factor per query (exp(-max sim / T))
+    tr = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5**0.5]])
+    s = knn_votes(tr, np.array([1, 1, 0]), np.array([[1.0, 0.0]]), 3, 0.5, 2)
+    cos_third = 0.5 / np.linalg.norm(tr[2])
+    scale = np.exp(-1 / 0.5)
+    assert s[0, 1] == pytest.approx((np.exp(1 / 0.5) + np.exp(0.0)) * scale, rel=1e-12)
+    assert s[0, 0] == pytest.approx(np.exp(cos_third / 0.5) * scale, rel=1e-12)
 
 
 def test_knn_input_errors():
-    with pytest.raises(ValueError, match="equal F"):
-        knn_scores(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), torch.zeros(2, 5))
-
-
-def test_label_subset_balanced_and_deterministic():
-    y = np.repeat(np.arange(10), 100)
-    a = label_subset(y, 0.01, seed=3)
-    assert len(a) == 10 and sorted(y[a].tolist()) == list(range(10))
-    assert np.array_equal(a, label_subset(y, 0.01, seed=3))
-    assert len(label_subset(y, 0.1, seed=0)) == 100
+    with pytest.raises(ValueError, match="all-zero rows"):
+        knn_votes(np.zeros((3, 4)), np.zeros(3, int), np.ones((2, 4)), 2, 0.1, 1)
 
 
 def test_linear_classifier_init():

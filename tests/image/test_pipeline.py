@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from swav_ts.evaluation.image import LinearEvalConfig, evaluate
 from swav_ts.image.config import load_image_config
-from swav_ts.image.evaluate import evaluate
-from swav_ts.image.evaluation import LinearEvalConfig
 from swav_ts.image.pretrain import pretrain
 
 

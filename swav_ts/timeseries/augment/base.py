@@ -25,6 +25,43 @@ class Augmenter(Protocol):
     def __call__(self, x: Any, generator: Any) -> Any: ...
 
 
+class EngineBase:
+    """What both engines share: the config and the optional channel statistics (float64
+    arrays ``center``, ``scale``, validated by :func:`check_engine_args`)."""
+
+    def __init__(
+        self, config: AugmentConfig | None = None, center: Any = None, scale: Any = None
+    ) -> None:
+        self.config, self._center, self._scale = check_engine_args(config, center, scale)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(active={self.config.active()})"
+
+
+def check_engine_args(
+    config: AugmentConfig | None, center: Any, scale: Any
+) -> tuple[AugmentConfig, np.ndarray | None, np.ndarray | None]:
+    """Validate an engine's config and optional channel statistics (``center``, ``scale``).
+
+    Returns the config (default ``AugmentConfig()``) and the statistics as float64 arrays.
+    """
+    if config is None:
+        config = AugmentConfig()
+    if not isinstance(config, AugmentConfig):
+        raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
+    if (center is None) != (scale is None):
+        raise ValueError("give both center and scale, or neither")
+    if center is None:
+        return config, None, None
+    center = np.asarray(center, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    if center.shape != scale.shape or center.ndim != 1:
+        raise ValueError(f"center and scale must be equal 1-D, got {center.shape}, {scale.shape}")
+    if not (np.isfinite(center).all() and (scale > 0).all()):
+        raise ValueError(f"center must be finite and scale > 0, got {center}, {scale}")
+    return config, center, scale
+
+
 def check_batch_shape(shape: tuple[int, ...], config: AugmentConfig) -> tuple[int, int, int]:
     """Validate a ``(B, C, T)`` shape against the config; return ``(B, C, T)``.
 

@@ -8,13 +8,13 @@ is a deterministic function of ``(x, params)``. No Python loop runs over samples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from swav_ts.timeseries.augment.base import (
+    EngineBase,
     check_batch_shape,
     cubic_basis,
     linear_basis,
@@ -49,7 +49,7 @@ def _rotation_from_axis_angle(axis: Tensor, angle_rad: Tensor) -> Tensor:
     return eye + sin * k + (1 - cos) * (k @ k)
 
 
-class TorchAugmenter:
+class TorchAugmenter(EngineBase):
     """Apply the :class:`AugmentConfig` pipeline to a torch batch ``(B, C, T)``.
 
     Parameters
@@ -71,27 +71,11 @@ class TorchAugmenter:
     augmentation on CPU and CUDA inputs) and moved to the input's device.
     """
 
-    def __init__(
-        self,
-        config: AugmentConfig | None = None,
-        center: Sequence[float] | None = None,
-        scale: Sequence[float] | None = None,
-    ) -> None:
-        if config is None:
-            config = AugmentConfig()
-        if not isinstance(config, AugmentConfig):
-            raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
-        if (center is None) != (scale is None):
-            raise ValueError("give both center and scale, or neither")
-        self.config = config
-        self.center = None if center is None else torch.as_tensor(center, dtype=torch.float64)
-        self.scale = None if scale is None else torch.as_tensor(scale, dtype=torch.float64)
-        if self.scale is not None and not bool((self.scale > 0).all()):
-            raise ValueError(f"scale must be > 0, got {self.scale.tolist()}")
+    def __init__(self, config: AugmentConfig | None = None, center=None, scale=None) -> None:
+        super().__init__(config, center, scale)
+        self.center = None if self._center is None else torch.from_numpy(self._center)
+        self.scale = None if self._scale is None else torch.from_numpy(self._scale)
         self._basis_cache: dict[tuple, Tensor] = {}
-
-    def __repr__(self) -> str:
-        return f"TorchAugmenter(active={self.config.active()})"
 
     def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """Augment ``x`` (B, C, T); returns a new tensor of the same shape/dtype/device."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,11 +26,12 @@ with warnings.catch_warnings():
     import tsaug
 
 from swav_ts.timeseries.augment.base import (
+    EngineBase,
     check_batch_shape,
     cubic_basis,
     segment_ids,
 )
-from swav_ts.timeseries.augment.config import AUGMENTATION_ORDER, AugmentConfig
+from swav_ts.timeseries.augment.config import AUGMENTATION_ORDER
 
 _MAX_SEED = 2**32 - 1  # RandomState seeds must be < 2**32
 
@@ -73,7 +73,7 @@ def random_rotations(
     )
 
 
-class TsaugAugmenter:
+class TsaugAugmenter(EngineBase):
     """Apply the :class:`AugmentConfig` pipeline to a numpy batch ``(B, C, T)``.
 
     Parameters
@@ -86,24 +86,13 @@ class TsaugAugmenter:
         :class:`~swav_ts.timeseries.augment.torch_engine.TorchAugmenter`).
     """
 
-    def __init__(
-        self,
-        config: AugmentConfig | None = None,
-        center: Sequence[float] | None = None,
-        scale: Sequence[float] | None = None,
-    ) -> None:
-        if config is None:
-            config = AugmentConfig()
-        if not isinstance(config, AugmentConfig):
-            raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
-        if (center is None) != (scale is None):
-            raise ValueError("give both center and scale, or neither")
-        self.config = config
-        self.center = None if center is None else np.asarray(center, dtype=np.float64)
-        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+    @property
+    def center(self) -> np.ndarray | None:
+        return self._center
 
-    def __repr__(self) -> str:
-        return f"TsaugAugmenter(active={self.config.active()})"
+    @property
+    def scale(self) -> np.ndarray | None:
+        return self._scale
 
     def __call__(self, x: np.ndarray, generator: np.random.Generator) -> np.ndarray:
         """Augment ``x`` (B, C, T); returns a new array of the same shape and dtype."""

@@ -7,20 +7,20 @@
   (momentum 0.9, lr 0.3, wd 1e-6, batch 256) with a cosine schedule over 100 epochs; training
   crops RandomResizedCrop 224 + flip, evaluation Resize 256 + CenterCrop 224; best and last
   top-1/top-5 are reported. Every value is configurable (CIFAR: 32 px, no resize).
-* :func:`finetune_evaluate`: the original's ``eval_semisup.py``: the whole network trained on a
-  1 % or 10 % label subset (SGD momentum 0.9, no weight decay, lr 0.01 trunk / 0.2 head for 10 %,
-  0.02 / 5 for 1 %, 20 epochs, lr x0.2 at epochs 12 and 16).
+* :func:`~swav_ts.evaluation.image_finetune.finetune_evaluate` (its own module): the
+  original's ``eval_semisup.py``.
+* :func:`evaluate`: a checkpoint and a labelled image data set -> metric dict (``swav-ts
+  evaluate --modality image``).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from swav_ts.evaluation.knn import knn_votes
+from swav_ts.image.checkpoints import load_backbone
+from swav_ts.image.data import DatasetKind, SafeImageFolder, TransformDataset, load_eval_splits
+from swav_ts.image.models import ResNetBackbone
 from swav_ts.image.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -36,21 +40,6 @@ from swav_ts.image.transforms import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class TransformDataset(Dataset):
-    """Apply ``transform`` to the image of an ``(image, target)`` dataset."""
-
-    def __init__(self, base: Dataset, transform: Callable):
-        self.base = base
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int):
-        image, target = self.base[index]
-        return self.transform(image), int(target)
 
 
 def dataset_targets(dataset: Dataset) -> np.ndarray:
@@ -101,47 +90,6 @@ def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] 
     return out
 
 
-@torch.no_grad()
-def knn_scores(
-    train_feats: torch.Tensor,
-    train_labels: torch.Tensor,
-    test_feats: torch.Tensor,
-    k: int = 200,
-    temperature: float = 0.1,
-    n_classes: int | None = None,
-    chunk_size: int = 1024,
-) -> torch.Tensor:
-    """Weighted kNN class scores ``(N_test, C)`` from cosine similarity.
-
-    Each test sample's ``k`` most similar training samples vote for their class with weight
-    ``exp(sim / temperature)``.
-    """
-    if train_feats.ndim != 2 or test_feats.ndim != 2 or train_feats.shape[1] != test_feats.shape[1]:
-        raise ValueError(
-            f"features must be (N, F) with equal F; got {tuple(train_feats.shape)} and "
-            f"{tuple(test_feats.shape)}"
-        )
-    if train_labels.shape[0] != train_feats.shape[0]:
-        raise ValueError(
-            f"{train_feats.shape[0]} training features but {train_labels.shape[0]} labels"
-        )
-    if k < 1 or temperature <= 0:
-        raise ValueError(f"need k >= 1 and temperature > 0; got k={k}, temperature={temperature}")
-    n_classes = int(n_classes or int(train_labels.max()) + 1)
-    k = min(k, train_feats.shape[0])
-    train_n = F.normalize(train_feats.float(), dim=1)  # (N_train, F)
-    test_n = F.normalize(test_feats.float(), dim=1)  # (N_test, F)
-    out = []
-    for start in range(0, test_n.shape[0], chunk_size):
-        sim = test_n[start : start + chunk_size] @ train_n.t()  # (b, N_train)
-        top_sim, top_idx = sim.topk(k, dim=1)  # (b, k)
-        weights = (top_sim / temperature).exp()  # (b, k)
-        votes = torch.zeros(sim.shape[0], n_classes)
-        votes.scatter_add_(1, train_labels[top_idx], weights)  # (b, C)
-        out.append(votes)
-    return torch.cat(out)
-
-
 def knn_evaluate(
     backbone: nn.Module,
     train_set: Dataset,
@@ -156,8 +104,9 @@ def knn_evaluate(
     tr_x, tr_y = extract_features(backbone, train_set, batch_size, device, num_workers)
     te_x, te_y = extract_features(backbone, test_set, batch_size, device, num_workers)
     n_classes = int(max(tr_y.max(), te_y.max())) + 1
-    scores = knn_scores(tr_x, tr_y, te_x, k, temperature, n_classes)
-    result = topk_accuracy(scores, te_y)
+    k = min(k, len(tr_y))
+    votes = knn_votes(tr_x.numpy(), tr_y.numpy(), te_x.numpy(), k, temperature, n_classes)
+    result = topk_accuracy(torch.from_numpy(votes), te_y)
     result.update(k=min(k, len(tr_y)), temperature=temperature, n_train=len(tr_y), n_test=len(te_y))
     return result
 
@@ -343,153 +292,92 @@ def linear_evaluate(
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Semi-supervised fine-tuning
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class FinetuneConfig(_EvalDataConfig):
-    """Fine-tuning on a label subset (defaults: the original's 10 % ImageNet settings)."""
-
-    label_fraction: float = 0.1
-    epochs: int = 20
-    batch_size: int = 256
-    lr: float = 0.01
-    lr_last_layer: float = 0.2
-    decay_epochs: list[int] = field(default_factory=lambda: [12, 16])
-    gamma: float = 0.2
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.label_fraction <= 1:
-            raise ValueError(f"label_fraction must be in (0, 1], got {self.label_fraction}")
-
-    @classmethod
-    def paper(cls, percent: int, **kwargs: Any) -> FinetuneConfig:
-        """The original's learning rates for 1 % (0.02 / 5) or 10 % (0.01 / 0.2) labels."""
-        lrs = {1: (0.02, 5.0), 10: (0.01, 0.2)}
-        if percent not in lrs:
-            raise ValueError(f"percent must be 1 or 10, got {percent}")
-        lr, lr_last = lrs[percent]
-        return cls(label_fraction=percent / 100, lr=lr, lr_last_layer=lr_last, **kwargs)
-
-
-def label_subset(targets: Sequence[int] | np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
-    """Class-balanced random subset: ``max(1, round(fraction * n_c))`` indices of each class.
-
-    Deterministic for a seed; returned sorted.
-    """
-    targets = np.asarray(targets)
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    rng = np.random.default_rng(seed)
-    by_class: dict[int, list[int]] = defaultdict(list)
-    for i, t in enumerate(targets.tolist()):
-        by_class[int(t)].append(i)
-    chosen = []
-    for c in sorted(by_class):
-        idx = np.asarray(by_class[c])
-        n = max(1, round(fraction * len(idx)))
-        chosen.extend(rng.choice(idx, size=n, replace=False).tolist())
-    return np.sort(np.asarray(chosen, dtype=np.int64))
-
-
-class _Classifier(nn.Module):
-    def __init__(self, backbone: nn.Module, n_features: int, n_classes: int):
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Linear(n_features, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))  # (B, n_classes)
-
-
-def finetune_evaluate(
-    backbone: nn.Module,
-    train_base: Dataset,
-    test_base: Dataset,
-    cfg: FinetuneConfig | None = None,
-    device: str | torch.device = "cpu",
-    n_classes: int | None = None,
-    subset_indices: Sequence[int] | None = None,
+def evaluate(
+    checkpoint: str | Path | None,
+    data_dir: str | Path,
+    mode: Literal["knn", "linear", "finetune"] = "knn",
+    dataset: DatasetKind = "auto",
+    arch: str = "resnet50",
+    cifar_stem: bool = False,
+    resize: int | None = 256,
+    crop: int = 224,
+    mean: tuple[float, ...] = IMAGENET_MEAN,
+    std: tuple[float, ...] = IMAGENET_STD,
+    k: int = 200,
+    temperature: float = 0.1,
+    linear: LinearEvalConfig | None = None,
+    finetune: Any = None,
+    subset_per_class: int = 0,
+    test_subset_per_class: int = 0,
+    batch_size: int = 256,
+    device: str = "auto",
+    num_workers: int = 0,
+    download: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune a copy of ``backbone`` plus a linear head on a labelled subset.
+    """Evaluate a pretrained backbone on a labelled image dataset.
 
-    ``subset_indices`` fixes the labelled images (e.g. the SimCLR 1 %/10 % ImageNet lists the
-    original downloads); by default a class-balanced random subset of ``cfg.label_fraction``.
+    Parameters
+    ----------
+    checkpoint : path or None
+        This project's training checkpoint, an original SwAV checkpoint, or a torchvision
+        ResNet state dict. ``None``: a randomly initialised ``arch`` (the baseline).
+    data_dir : path
+        See :func:`load_eval_splits`.
+    mode : {"knn", "linear", "finetune"}
+        Weighted kNN (``k``, ``temperature``), linear probe (``linear`` config) or
+        semi-supervised fine-tuning (``finetune`` config).
+    resize, crop : int
+        Evaluation preprocessing (ImageNet: 256 / 224; CIFAR: ``resize=None, crop=32``); kNN
+        uses it for both splits. For ``linear``/``finetune`` the configs carry their own.
 
     Returns
     -------
-    dict with ``best_top1``, ``best_top5``, ``last_top1``, ``last_top5``, ``n_labelled``,
-    ``history``.
+    dict
+        ``mode``, accuracies in percent (``top1``/``top5`` for kNN; ``best_top1``,
+        ``last_top1``, ... for linear/finetune), dataset sizes.
     """
-    cfg = cfg or FinetuneConfig()
-    device = torch.device(device)
-    torch.manual_seed(cfg.seed)
-    targets = dataset_targets(train_base)
-    if subset_indices is None:
-        subset_indices = label_subset(targets, cfg.label_fraction, cfg.seed)
-    subset = Subset(train_base, list(map(int, subset_indices)))
-    if n_classes is None:
-        n_classes = int(max(targets.max(), dataset_targets(test_base).max())) + 1
-    net = copy.deepcopy(backbone)
-    for p in net.parameters():
-        p.requires_grad_(True)
-    n_features = int(net.num_features)
-    model = _Classifier(net, n_features, n_classes).to(device)
-    opt = torch.optim.SGD(
-        [
-            {"params": model.backbone.parameters(), "lr": cfg.lr},
-            {"params": model.head.parameters(), "lr": cfg.lr_last_layer},
-        ],
-        momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay,
+    if mode not in ("knn", "linear", "finetune"):
+        raise ValueError(f"mode must be knn, linear or finetune, got {mode!r}")
+    dev = torch.device(
+        "cuda"
+        if device == "auto" and torch.cuda.is_available()
+        else ("cpu" if device == "auto" else device)
     )
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, cfg.decay_epochs, gamma=cfg.gamma)
-    tr_t = linear_train_transform(cfg.train_crop, tuple(cfg.train_scale), cfg.mean, cfg.std)
-    ev_t = eval_transform(cfg.eval_resize, cfg.eval_crop, cfg.mean, cfg.std)
-    g = torch.Generator().manual_seed(cfg.seed)
-    train_loader = DataLoader(
-        TransformDataset(subset, tr_t),
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        generator=g,
-        num_workers=cfg.num_workers,
+    if checkpoint is None:
+        backbone = ResNetBackbone(arch, cifar_stem=cifar_stem)
+    else:
+        backbone = load_backbone(checkpoint)
+    train_base, test_base = load_eval_splits(
+        data_dir, dataset, subset_per_class, test_subset_per_class, download, cache_dir
     )
-    test_loader = DataLoader(
-        TransformDataset(test_base, ev_t), batch_size=cfg.batch_size, num_workers=cfg.num_workers
-    )
-    history, best = [], {"top1": -1.0, "top5": -1.0}
-    n_skipped = 0
-    for epoch in range(cfg.epochs):
-        model.train()
-        loss_sum, n_seen = 0.0, 0
-        for x, y in train_loader:
-            x, y = x.to(device), torch.as_tensor(y).to(device)
-            if x.shape[0] < 2 and any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
-                n_skipped += 1  # BatchNorm cannot train on a single image
-                continue
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += float(loss.detach()) * len(y)
-            n_seen += len(y)
-        sched.step()
-        model.eval()
-        scores, labels = _classify(None, model, test_loader, device)
-        acc = topk_accuracy(scores, labels)
-        if acc["top1"] > best["top1"]:
-            best = acc
-        history.append({"epoch": epoch, "train_loss": loss_sum / max(n_seen, 1), **acc})
-    if n_skipped:
-        logger.warning("fine-tuning skipped %d single-image batches (BatchNorm)", n_skipped)
-    return {
-        "best_top1": best["top1"],
-        "best_top5": best["top5"],
-        "last_top1": history[-1]["top1"],
-        "last_top5": history[-1]["top5"],
-        "n_labelled": len(subset),
-        "skipped_single_image_batches": n_skipped,
-        "history": history,
+    out: dict[str, Any] = {
+        "mode": mode,
+        "checkpoint": None if checkpoint is None else str(checkpoint),
     }
+    if mode == "knn":
+        t = eval_transform(resize, crop, mean, std)
+        res = knn_evaluate(
+            backbone,
+            TransformDataset(train_base, t),
+            TransformDataset(test_base, t),
+            k,
+            temperature,
+            batch_size,
+            dev,
+            num_workers,
+        )
+    elif mode == "linear":
+        res = linear_evaluate(backbone, train_base, test_base, linear or LinearEvalConfig(), dev)
+    else:
+        from swav_ts.evaluation.image_finetune import FinetuneConfig, finetune_evaluate
+
+        res = finetune_evaluate(backbone, train_base, test_base, finetune or FinetuneConfig(), dev)
+    out.update(res)
+    out.update(n_train=len(train_base), n_test=len(test_base))
+    for split in (train_base, test_base):
+        if isinstance(split, SafeImageFolder) and split.n_decode_errors:
+            out.setdefault("unreadable_files", 0)
+            out["unreadable_files"] += split.n_decode_errors
+    logger.info("evaluation (%s): %s", mode, {k: v for k, v in out.items() if k != "history"})
+    return out

@@ -7,8 +7,8 @@
     channels-last) with synthetic tensors (model only), the multi-crop JPEG pipeline alone, and
     both together; bounded in time. ``--device cpu --quick`` is a seconds-long smoke mode.
 
-Run: ``python -m swav_ts.image.bench cifar --out result.json`` or
-``python -m swav_ts.image.bench throughput --device cuda``.
+Run: ``swav-ts bench cifar --out result.json`` or
+``swav-ts bench throughput --device cuda``.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from swav_ts.bench.common import format_table
 from swav_ts.core.config import OptimConfig, SwAVConfig, TrainConfig
 from swav_ts.core.step import SwAVStep
+from swav_ts.evaluation.image import knn_evaluate
 from swav_ts.image.config import ImageConfig
-from swav_ts.image.data import DataConfig, MultiCropDataset, SafeImageFolder, extract_image_zip
-from swav_ts.image.evaluation import TransformDataset, knn_evaluate
+from swav_ts.image.data import DataConfig, SafeImageFolder, TransformDataset, extract_image_zip
 from swav_ts.image.models import ModelConfig, ResNetBackbone, build_image_model
 from swav_ts.image.pretrain import pretrain
 from swav_ts.image.transforms import CropsConfig, MultiCropTransform, eval_transform
@@ -346,7 +347,7 @@ def gpu_throughput(
             cache = Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
             jpeg_root = extract_image_zip(zip_path, cache, 20 if quick else 500)
     if jpeg_root is not None:
-        ds = MultiCropDataset(SafeImageFolder(jpeg_root), MultiCropTransform(crops))
+        ds = TransformDataset(SafeImageFolder(jpeg_root), MultiCropTransform(crops))
         loader_kw = dict(
             batch_size=batch_size,
             shuffle=True,
@@ -383,15 +384,13 @@ def _table(result: dict[str, Any]) -> str:
             value = ", ".join(
                 f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()
             )
-        elif isinstance(value, float):
-            value = f"{value:.2f}"
-        rows.append(f"{key:<24} {value}")
-    return "\n".join(rows)
+        rows.append({"result": key, "value": value})
+    return format_table(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     """``cifar`` or ``throughput`` benchmark; prints a table and writes JSON (``--out``)."""
-    parser = argparse.ArgumentParser(prog="python -m swav_ts.image.bench")
+    parser = argparse.ArgumentParser(prog="swav-ts bench")
     sub = parser.add_subparsers(dest="which", required=True)
     c = sub.add_parser("cifar", help="small-scale CIFAR-10 pretrain + kNN vs random init")
     c.add_argument("--data-dir", default=None)
