@@ -128,15 +128,22 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from swav_ts.estimator import TimeSeriesSwAV
 
     est = TimeSeriesSwAV.load(args.model)
+    contract = est.contract_
     out = Path(args.out)
     if out.suffix not in (".npy", ".parquet", ".pq"):
         raise ValueError(f"--out {out}: use a .npy or .parquet file")
+    if out.suffix != ".npy":
+        _require_parquet(out)
+    # the model's channels, by name (other columns such as labels are left out); each file on
+    # its own grid, then embed_recording resamples it to the model's rate (or refuses a slower
+    # one: upsampling cannot restore what was not recorded)
+    channels = args.channels or (contract.channel_names if contract.named else None)
     src = resolve_source(
         args.input,
         time_col=args.time_col,
         time_unit=args.time_unit,
         rate_hz=args.rate_hz,
-        channels=args.channels,
+        channels=channels,
     )
     starts = None
     if src.kind in ("array", "ts"):
@@ -147,8 +154,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
     else:
         if args.window_s is None:
             raise ValueError("--window-s is needed to embed CSV/Parquet recordings")
+        if args.channels and len(args.channels) != contract.n_channels:
+            raise ValueError(
+                f"--channels names {len(args.channels)} columns {args.channels}; the model takes "
+                f"{contract.n_channels}: {contract.channel_names}"
+            )
         parts, starts_l, ids_l = [], [], []
         for r in src.recordings():
+            if args.channels:  # the given columns are the model's channels, in its order
+                r.channel_names = list(contract.channel_names)
             z, t = est.embed_recording(r, args.window_s, args.stride_s or args.window_s)
             parts.append(z)
             starts_l.append(t)
@@ -166,6 +180,16 @@ def cmd_embed(args: argparse.Namespace) -> int:
         df.to_parquet(out)
     print(f"wrote {Z.shape[0]} embeddings of width {Z.shape[1]} to {out}")
     return 0
+
+
+def _require_parquet(path: Path) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            f'--out {path}: writing Parquet needs pyarrow: pip install "swav-ts[parquet]" '
+            "(or write .npy)"
+        ) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -240,9 +264,19 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--stride-s", type=float, default=None)
     em.add_argument("--time-col", default="timestamp")
     em.add_argument("--time-unit", default="ms")
-    em.add_argument("--rate-hz", type=float, default=None)
     em.add_argument(
-        "--channels", nargs="+", default=None, help="signal columns of CSV/Parquet input"
+        "--rate-hz",
+        type=float,
+        default=None,
+        help="grid rate of the files (default: inferred); they are then resampled to the "
+        "model's rate",
+    )
+    em.add_argument(
+        "--channels",
+        nargs="+",
+        default=None,
+        help="signal columns of CSV/Parquet input, in the model's channel order (default: the "
+        "model's channel names; other columns, such as labels, are left out)",
     )
 
     de = sub.add_parser("demo", help="pretrain + evaluate on the shipped HAPT data")
@@ -289,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError, TypeError, FileNotFoundError) as exc:
         print(f"swav-ts {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # TrainingInterrupted says where the checkpoint is
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"swav-ts {args.command}: interrupted{detail}", file=sys.stderr)
+        return 128 + int(getattr(exc, "signum", 2))
 
 
 if __name__ == "__main__":

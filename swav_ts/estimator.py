@@ -22,6 +22,12 @@ from sklearn.exceptions import NotFittedError
 import swav_ts
 from swav_ts.core.config import ConfigError, from_dict, to_dict
 from swav_ts.core.trainer import resolve_device
+from swav_ts.data.contract import (
+    ABSURD_FACTOR,
+    InputContract,
+    check_windows,
+    conform_recording,
+)
 from swav_ts.data.recording import Recording
 from swav_ts.data.windows import cut_windows, plan_windows
 from swav_ts.evaluation.embed import embed
@@ -262,6 +268,11 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         """
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
+        if isinstance(X, (list, tuple)) and not X:
+            raise ValueError(
+                "fit got an empty list: pass Recordings (swav_ts.data.Recording), an "
+                "(n_cases, n_channels, n_timepoints) array, or a data source (path, glob, 'hapt')"
+            )
         if isinstance(X, np.ndarray) or (
             isinstance(X, (list, tuple)) and X and not isinstance(X[0], Recording)
         ):
@@ -280,13 +291,27 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     def _set_fitted(self, result: PretrainResult) -> None:
         self.model_ = result.model
         self.config_ = result.config
-        self.channel_names_ = list(result.channel_names)
-        self.rate_hz_ = result.rate_hz
-        self.n_channels_ = len(result.channel_names)
-        self.min_length_ = int(result.model.backbone.min_length)
+        self.contract_ = result.contract
         self.history_ = result.history
         self.n_features_out_ = int(result.model.num_features)
         self.fit_changes_ = list(result.changes)
+
+    # the input contract's fields, as sklearn-style fitted attributes
+    @property
+    def channel_names_(self) -> list[str]:
+        return list(self.contract_.channel_names)
+
+    @property
+    def n_channels_(self) -> int:
+        return self.contract_.n_channels
+
+    @property
+    def rate_hz_(self) -> float | None:
+        return self.contract_.rate_hz
+
+    @property
+    def min_length_(self) -> int:
+        return self.contract_.min_length
 
     def reinitialized(self, seed: int) -> TimeSeriesSwAV:
         """A fitted copy with the same architecture, channel statistics and input contract, but
@@ -298,15 +323,14 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         model = build_model(other, self.n_channels_, std.mean.tolist(), std.std.tolist()).eval()
         est = type(self)(**self.get_params(deep=False))
         est.model_ = model
-        for name in ("config_", "channel_names_", "rate_hz_", "n_channels_", "min_length_"):
-            setattr(est, name, getattr(self, name))
+        est.config_, est.contract_ = self.config_, self.contract_
         est.history_ = []
         est.n_features_out_ = int(model.num_features)
         est.fit_changes_ = []
         return est
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if "model_" not in self.__dict__:
             raise NotFittedError(
                 "This TimeSeriesSwAV instance is not fitted yet; call fit(X) first."
             )
@@ -315,22 +339,21 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         return resolve_device(self.device or self.config_.train.device)
 
     def _prepare(self, X: Any) -> np.ndarray:
-        """Checked windows in sensor units, NaN imputed with the channel means if asked."""
+        """Windows checked against the input contract, in sensor units; NaN (and, with
+        ``impute``, implausible values) filled with the channel's training mean."""
         self._check_fitted()
         X = _as_array(X)
-        if X.shape[1] != self.n_channels_:
-            raise ValueError(
-                f"X has {X.shape[1]} channels but the model was fitted on "
-                f"{self.n_channels_} channels {self.channel_names_} (shape {X.shape})"
-            )
-        if X.shape[2] < self.min_length_:
-            raise ValueError(
-                f"series of {X.shape[2]} time points are shorter than the encoder's minimum "
-                f"of {self.min_length_} (shape {X.shape})"
-            )
         n_inf = int(np.isinf(X).sum())
         if n_inf:
             raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
+        contract = self.contract_
+        check_windows(X, contract, values=not self.impute)
+        if self.impute and contract.low is not None:  # absurd values count as missing
+            low, high = np.asarray(contract.low), np.asarray(contract.high)
+            pad = ABSURD_FACTOR * (high - low)
+            lo, hi = (low - pad)[None, :, None], (high + pad)[None, :, None]
+            with np.errstate(invalid="ignore"):
+                X = np.where((X < lo) | (X > hi), np.nan, X).astype(np.float32)
         nan = np.isnan(X)
         if nan.any():
             if not self.impute:
@@ -389,6 +412,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         self._check_fitted()
         if not isinstance(recording, Recording):
             raise TypeError(f"recording must be a swav_ts.data.Recording, got {type(recording)}")
+        recording = conform_recording(recording, self.contract_)
         length = round(window_s * recording.rate_hz)
         stride = round(stride_s * recording.rate_hz)
         if length < 1 or stride < 1:
@@ -431,9 +455,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
             "swav_ts_version": swav_ts.__version__,
             "config": json.dumps(to_dict(self.config_)),
             "params": json.dumps(_jsonable_params(self.get_params(deep=False))),
-            "channel_names": json.dumps(self.channel_names_),
-            "rate_hz": json.dumps(self.rate_hz_),
-            "min_length": str(self.min_length_),
+            "contract": json.dumps(self.contract_.to_dict()),
             "history": json.dumps(self.history_),
         }
         state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
@@ -474,8 +496,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         params = json.loads(meta["params"])
         est = cls(**params)
         cfg = from_dict(TimeSeriesConfig, json.loads(meta["config"]))
-        names = json.loads(meta["channel_names"])
-        model = build_model(cfg, len(names))
+        contract = InputContract.from_dict(json.loads(meta["contract"]))
+        model = build_model(cfg, contract.n_channels)
         expected = model.state_dict()
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
@@ -493,10 +515,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         model.load_state_dict(state)
         est.model_ = model.eval()
         est.config_ = cfg
-        est.channel_names_ = names
-        est.rate_hz_ = json.loads(meta["rate_hz"])
-        est.n_channels_ = len(names)
-        est.min_length_ = int(meta["min_length"])
+        est.contract_ = contract
         est.history_ = json.loads(meta.get("history", "[]"))
         est.n_features_out_ = int(model.num_features)
         est.fit_changes_ = []

@@ -94,28 +94,70 @@ def test_evaluate_and_embed(pretrained, tmp_path, uea_dir, capsys):
     assert run_embed(pretrained, str(tmp_path / "w.npy"), str(tmp_path / "z.txt")) == 2
 
 
+HAPT_NAMES = ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
+
+
+def _phone_csv(path, rate_hz=50.0, seconds=30.0, order=None, extra=True):
+    """A smooth 6-channel signal as a phone export: ms timestamps, a string label column."""
+    import pandas as pd
+
+    t = np.arange(0, seconds, 1 / rate_hz)
+    cols = {"timestamp": t * 1000.0}
+    for i, name in enumerate(HAPT_NAMES):
+        cols[name] = np.sin(2 * np.pi * (0.3 + 0.1 * i) * t + i) * (0.3 + 0.1 * i)
+    if extra:
+        cols["activity"] = np.where(t < seconds / 2, "SEATED", "WALKING")
+    df = pd.DataFrame(cols)
+    if order is not None:
+        df = df[["timestamp", *order, "activity"]]
+    df.to_csv(path, index=False)
+    return path
+
+
 def test_embed_csv_recordings_to_parquet(pretrained, tmp_path):
     import pandas as pd
 
-    rng = np.random.default_rng(0)
-    t = np.arange(1500) * 20.0  # ms at 50 Hz
-    df = pd.DataFrame({"timestamp": t, **{f"c{i}": rng.standard_normal(1500) for i in range(6)}})
-    df.to_csv(tmp_path / "rec.csv", index=False)
-    assert (
-        run_embed(
-            pretrained,
-            str(tmp_path / "rec.csv"),
-            str(tmp_path / "e.parquet"),
-            "--window-s",
-            "2.56",
-            "--stride-s",
-            "1",
-        )
-        == 0
-    )
-    emb = pd.read_parquet(tmp_path / "e.parquet")
+    _phone_csv(tmp_path / "rec.csv")
+    args = ("--window-s", "2.56", "--stride-s", "1")
+    assert run_embed(pretrained, str(tmp_path / "rec.csv"), str(tmp_path / "e.parquet"), *args) == 0
+    emb = pd.read_parquet(tmp_path / "e.parquet")  # the label column was left out
     assert len(emb) == (1500 - 128) // 50 + 1
     assert list(emb.columns[:2]) == ["id", "start_time_s"]
+
+
+def test_embed_follows_the_model_contract(pretrained, tmp_path, capsys):
+    args = ("--window-s", "2.56", "--stride-s", "1")
+
+    def embed(csv, *extra):
+        out = tmp_path / f"{csv.stem}.npy"
+        assert run_embed(pretrained, str(csv), str(out), *args, *extra) == 0
+        return np.load(out)
+
+    ref = embed(_phone_csv(tmp_path / "ref.csv"))
+    # columns in another order: selected by name, the same embeddings
+    shuffled = embed(_phone_csv(tmp_path / "shuf.csv", order=HAPT_NAMES[::-1]))
+    np.testing.assert_array_equal(shuffled, ref)
+    # the same signal exported at 100 Hz: resampled to the model's 50 Hz, nearly the same
+    fast = embed(_phone_csv(tmp_path / "fast.csv", rate_hz=100.0))
+    assert fast.shape == ref.shape
+    rel = np.linalg.norm(fast - ref) / np.linalg.norm(ref)
+    assert rel < 0.02, rel
+    # explicit --channels in the model's order
+    renamed = tmp_path / "renamed.csv"
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "ref.csv").rename(columns=dict(zip(HAPT_NAMES, "abcdef")))
+    df.to_csv(renamed, index=False)
+    np.testing.assert_array_equal(embed(renamed, "--channels", *"abcdef"), ref)
+    # a missing channel is an error naming both sides; a slower recording too
+    capsys.readouterr()
+    out = str(tmp_path / "x.npy")
+    assert run_embed(pretrained, str(renamed), out, *args) == 2
+    assert "channel column(s) ['acc_x'" in capsys.readouterr().err
+    slow = _phone_csv(tmp_path / "slow.csv", rate_hz=20.0)
+    assert run_embed(pretrained, str(slow), out, *args, "--rate-hz", "20") == 2
+    err = capsys.readouterr().err
+    assert "20 Hz, below the model's 50 Hz" in err
 
 
 @pytest.mark.slow
@@ -161,3 +203,31 @@ def test_demo_on_debug_config(tmp_path):
 def test_unknown_benchmark(capsys):
     assert main(["bench", "nope"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_pretrain_on_a_csv_glob_with_the_example_config(tmp_path):
+    """configs/timeseries/csv_example.yaml as the docs show it: a glob of exports at different
+    rates with a label column; the model takes the listed channels at 50 Hz."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for i, rate in enumerate((50.0, 100.0, 52.0)):
+        _phone_csv(folder / f"rec{i}.csv", rate_hz=rate, seconds=40.0)
+    example = Path(__file__).resolve().parents[1] / "configs" / "timeseries" / "csv_example.yaml"
+    out = tmp_path / "run"
+    sets = [
+        f"data.source={folder}/*.csv",
+        "train.epochs=1",
+        "train.progress=false",
+        "train.device=cpu",
+        "encoder.kwargs={widths: [4, 8]}",
+        "swav.hidden_mlp=8",
+        "swav.feat_dim=4",
+    ]
+    args = ["pretrain", "--config", str(example), "--out", str(out)]
+    for s in sets:
+        args += ["--set", s]
+    assert main(args) == 0
+    from swav_ts import TimeSeriesSwAV
+
+    est = TimeSeriesSwAV.load(out / "model.safetensors")
+    assert est.channel_names_ == HAPT_NAMES and est.rate_hz_ == 50.0

@@ -133,7 +133,7 @@ def reads(tmp_path_factory):
             queue_length=32,
             encoder_kwargs={"widths": [4, 8]},
             augment={"permutation": {"p": 0.5}},
-            config={"swav": {"queue_start_epoch": 1}},
+            config={"swav": {"queue_start_epoch": 1, "dense_prototypes": 4}},
             device="cpu",
             random_state=0,
         ).fit(X)

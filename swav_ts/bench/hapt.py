@@ -1,25 +1,36 @@
-"""HAPT results benchmark: SwAV pretraining seeds, linear probe, fine-tuning, baselines.
+"""HAPT benchmark: SwAV against TS2Vec and a supervised yardstick, on one machine, in one run.
 
-For each pretraining seed: pretrain with ``configs/timeseries/hapt.yaml`` on the continuous
-recordings of the 21 training subjects; embed the UCI-HAR-style windows; then, on the 9
-official test subjects,
+Data: the bundled HAPT recordings; pretraining on the continuous recordings of the 21 UCI-HAR
+training subjects (no labels); UCI-HAR-style windows (128 samples, stride 64) for the probes.
 
-* linear probe (logistic regression on standardised embeddings) with 1 %, 10 % and 100 % of
-  the training labels (stratified, 3 subset seeds each),
-* the same linear probe on the prototype scores (``TimeSeriesSwAV.prototype_scores``),
-* fine-tuning (encoder + linear head, end to end) with 1 % and 10 % of the labels,
-* the same encoder with random weights (linear probe),
-* the same architecture trained from scratch with the same labels (supervised baseline),
-* NMI/ARI of the prototype assignments against the activities,
-* logistic regression on the raw windows.
+``--split validation`` (model selection) scores on the training subjects only: a linear probe
+(logistic regression on standardised embeddings) trained on 2 of 3 subject-wise folds of the 21
+training subjects and scored on the third, averaged over the folds, with 100 %, 10 % and 1 % of
+the fold's training labels (3 stratified label subsets each). ``--split test`` scores the 9
+official test subjects, once per final recipe: the same probe on all training windows, and
+beside it TS2Vec's RBF-SVM protocol (C by 5-fold grid search).
 
-The numbers in ``docs/results.md`` come from this command.
+In the same process:
+
+* the **yardstick** (:func:`swav_ts.bench.peers.run_yardstick`, a supervised CNN trained for
+  30 epochs): every time is reported as a multiple of its training time;
+* **SwAV** with the recipe (``configs/timeseries/hapt.yaml`` unless ``--config``), one run per
+  ``--seeds``; each configuration and seed writes its own run folder (``OUT/cfg-<hash>/...``);
+* **SwAV at several budgets** (``--budgets``, multiples of the yardstick): the recipe with the
+  number of epochs that fits the budget (from the measured time per epoch);
+* **TS2Vec** (``--peer ts2vec``, needs ``pip install "swav-ts[bench]"``), with snapshots at the
+  same budgets, several seeds at the largest;
+* optionally ``swav-ts demo`` itself (``--demo``), timed end to end.
+
+``docs/results.md`` gives the commands and the numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -31,232 +42,351 @@ import torch
 
 from swav_ts.bench.common import machine_info, write_json
 
+logger = logging.getLogger(__name__)
 
-def _fraction_rows(Ztr, ytr, Zte, yte, fractions, seeds):
-    from swav_ts.evaluation import label_fraction_table
-
-    rows = label_fraction_table(Ztr, ytr, Zte, yte, fractions=fractions, seeds=seeds)
-    return {float(r["fraction"]): r for r in rows}
+FRACTIONS = (0.01, 0.1, 1.0)
+SUBSET_SEEDS = (0, 1, 2)
+N_FOLDS = 3
 
 
+# ------------------------------------------------------------------------------ evaluation
 def config_folder(cfg) -> str:
     """A folder name unique to a config: runs of different configs never share a folder."""
-    import hashlib
-
     from swav_ts.core.config import to_dict
 
     text = json.dumps(to_dict(cfg), sort_keys=True)
     return "cfg-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def _trained_fractions(train_fn, y, fractions, seeds, min_steps, epochs):
-    """``train_fn(idx, epochs, seed) -> metrics`` on stratified label subsets, aggregated."""
-    from swav_ts.evaluation.label_fractions import stratified_fraction
+def score(
+    Ztr: np.ndarray,
+    ytr: np.ndarray,
+    str_: np.ndarray,
+    Zte: np.ndarray | None,
+    yte: np.ndarray | None,
+    split: str,
+    fractions: Sequence[float] = FRACTIONS,
+    svm: bool = False,
+) -> dict[str, Any]:
+    """Probe accuracies of one embedding: ``{"lr": {fraction: acc}, "svm": {...}}``.
 
-    out = {}
-    for frac in fractions:
-        runs = []
-        for seed in seeds:
-            idx = stratified_fraction(y, frac, seed)
-            runs.append(train_fn(idx, _epochs_for(len(idx), 64, min_steps, epochs), seed))
-        accs = [r["accuracy"] for r in runs]
-        out[frac] = {
-            "accuracy_mean": float(np.mean(accs)),
-            "accuracy_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-            "macro_f1_mean": float(np.mean([r["macro_f1"] for r in runs])),
-        }
+    ``validation``: mean over subject-wise folds of the training windows; ``test``: trained on
+    all training windows, scored on the test subjects (``svm`` adds the RBF-SVM at 100 % and
+    1 %).
+    """
+    from swav_ts.evaluation import label_fraction_table, subject_kfold
+    from swav_ts.evaluation.label_fractions import stratified_fraction
+    from swav_ts.evaluation.svm import svm_probe
+
+    out: dict[str, Any] = {"lr": {}}
+    if split == "validation":
+        per_fold: dict[float, list[float]] = {f: [] for f in fractions}
+        for tr, va in subject_kfold(str_, N_FOLDS):
+            for row in label_fraction_table(
+                Ztr[tr], ytr[tr], Ztr[va], ytr[va], fractions, SUBSET_SEEDS
+            ):
+                per_fold[row["fraction"]].append(row["accuracy_mean"])
+        out["lr"] = {f: float(np.mean(v)) for f, v in per_fold.items()}
+        return out
+    for row in label_fraction_table(Ztr, ytr, Zte, yte, fractions, SUBSET_SEEDS):
+        out["lr"][row["fraction"]] = row["accuracy_mean"]
+    if svm:
+        out["svm"] = {1.0: svm_probe(Ztr, ytr, Zte, yte, n_jobs=2)["accuracy"]}
+        if 0.01 in fractions:
+            accs = [
+                svm_probe(Ztr[idx], ytr[idx], Zte, yte)["accuracy"]
+                for idx in (stratified_fraction(ytr, 0.01, s) for s in SUBSET_SEEDS)
+            ]
+            out["svm"][0.01] = float(np.mean(accs))
     return out
 
 
-def _epochs_for(n_labelled: int, batch_size: int, min_steps: int, epochs: int) -> int:
-    steps_per_epoch = max(1, math.ceil(n_labelled / batch_size))
-    return max(epochs, math.ceil(min_steps / steps_per_epoch))
+# ------------------------------------------------------------------------------ the runs
+def run_swav(cfg, seed: int, out: Path, data: dict, split: str, svm: bool) -> dict[str, Any]:
+    """Pretrain the recipe with one seed; time and score its default embedding."""
+    from swav_ts.estimator import TimeSeriesSwAV
+
+    run_dir = out / config_folder(cfg) / f"seed{seed}"
+    t0 = time.perf_counter()
+    est = TimeSeriesSwAV.from_config(cfg, random_state=seed, run_dir=str(run_dir), resume=True)
+    est.fit("hapt")
+    fit_s = time.perf_counter() - t0
+    epoch_s = [h["epoch_time_s"] for h in est.history_]
+    Ztr, Zte = est.transform(data["Xtr"]), est.transform(data["Xte"])
+    res: dict[str, Any] = {
+        "seed": seed,
+        "epochs": est.config_.train.epochs,
+        "pretrain_s": fit_s,
+        "epoch_s": float(np.median(epoch_s)) if epoch_s else None,
+        "run_dir": str(run_dir),
+        "final_loss": est.history_[-1]["loss"] if est.history_ else None,
+        "embedding": score(Ztr, data["ytr"], data["str"], Zte, data["yte"], split, svm=svm),
+    }
+    Ptr, Pte = est.prototype_scores(data["Xtr"]), est.prototype_scores(data["Xte"])
+    res["prototype_scores"] = score(Ptr, data["ytr"], data["str"], Pte, data["yte"], split)
+    rand = est.reinitialized(seed)
+    Rtr, Rte = rand.transform(data["Xtr"]), rand.transform(data["Xte"])
+    res["random_weights"] = score(Rtr, data["ytr"], data["str"], Rte, data["yte"], split)
+    return res
+
+
+def run_peer(data: dict, budgets_s: Sequence[float], seed: int, split: str, svm_last: bool):
+    """TS2Vec snapshots at ``budgets_s``; each scored like SwAV."""
+    from swav_ts.bench.peers import run_ts2vec
+
+    snaps = run_ts2vec(data["Xtr"], budgets_s, seed=seed, embed=(data["Xtr"], data["Xte"]))
+    rows = []
+    for k, snap in enumerate(snaps):
+        Ztr, Zte = snap["embeddings"]
+        last = k == len(snaps) - 1
+        rows.append(
+            {
+                "seed": seed,
+                "time_s": snap["time_s"],
+                "iterations": snap["iterations"],
+                "epochs": snap["epochs"],
+                "embedding": score(
+                    Ztr, data["ytr"], data["str"], Zte, data["yte"], split, svm=svm_last and last
+                ),
+            }
+        )
+    return rows
 
 
 def run_hapt_benchmark(
     config: str | Path | None = None,
     overrides: Sequence[str] = (),
-    pretrain_seeds: Sequence[int] = (0, 1, 2),
-    fractions: Sequence[float] = (0.01, 0.1, 1.0),
-    subset_seeds: Sequence[int] = (0, 1, 2),
-    finetune_fractions: Sequence[float] = (0.01, 0.1),
-    finetune_epochs: int = 20,
-    finetune_min_steps: int = 300,
+    seeds: Sequence[int] = (0, 1, 2),
+    split: str = "validation",
+    budgets: Sequence[float] = (),
+    peer: str | None = None,
+    peer_seeds: Sequence[int] = (0,),
+    svm: bool = False,
+    demo: bool = False,
     out_dir: str | Path = "runs/bench_hapt",
     threads: int | None = None,
+    yardstick_epochs: int = 30,
 ) -> dict[str, Any]:
-    """Run the HAPT results benchmark; see the module docstring."""
+    """Run the benchmark; see the module docstring. Returns (and writes) the results.
+
+    ``yardstick_epochs`` other than 30 is for smoke tests only (the unit of time is the
+    30-epoch run).
+    """
+    from swav_ts.bench.peers import run_yardstick
     from swav_ts.core.config import to_dict
     from swav_ts.data.hapt import load_hapt
-    from swav_ts.data.normalize import ChannelNormalizer
     from swav_ts.demo import demo_config
-    from swav_ts.estimator import TimeSeriesSwAV
-    from swav_ts.evaluation import clustering_metrics, finetune, linear_probe, train_supervised
+    from swav_ts.timeseries.adapt import replace_section
 
+    if split not in ("validation", "test"):
+        raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
     if threads:
         torch.set_num_threads(threads)
     cfg, _ = demo_config(config, overrides)
-    out = Path(out_dir) / config_folder(cfg)
-    Xtr, ytr, _ = load_hapt("train")
+    out = Path(out_dir)
+    Xtr, ytr, str_ = load_hapt("train")
     Xte, yte, _ = load_hapt("test")
+    data = {"Xtr": Xtr, "ytr": ytr, "str": str_, "Xte": Xte, "yte": yte}
     result: dict[str, Any] = {
         "benchmark": "hapt",
+        "split": split,
         "config": to_dict(cfg),
+        "overrides": list(overrides),
         "machine": machine_info(),
-        "runs": [],
+        "torch_threads": torch.get_num_threads(),
     }
+    path = out / f"results_{split}.json"
 
-    # raw windows, standardised per feature (no pretraining)
-    raw = linear_probe(Xtr.reshape(len(Xtr), -1), ytr, Xte.reshape(len(Xte), -1), yte)
-    result["raw_windows_linear_probe"] = raw
+    # ---------------- the yardstick: the unit of time
+    yard = run_yardstick(data["Xtr"], data["ytr"], data["Xte"], data["yte"], yardstick_epochs)
+    unit = yard["time_s"]
+    result["yardstick"] = yard
+    logger.info("yardstick: %.1f s, test accuracy %.4f", unit, yard["accuracy"])
 
-    # supervised from scratch: same architecture, same labels, same routine as fine-tuning
-    norm = ChannelNormalizer().fit(Xtr)
-    Ntr, Nte = norm.transform(Xtr).astype(np.float32), norm.transform(Xte).astype(np.float32)
+    # ---------------- the recipe, several seeds
+    result["swav"] = []
+    for seed in seeds:
+        res = run_swav(cfg, seed, out, data, split, svm)
+        res["pretrain_x_yardstick"] = res["pretrain_s"] / unit
+        result["swav"].append(res)
+        write_json(result, path)
 
-    def supervised_run(idx, epochs, seed):
-        return train_supervised(
-            cfg.encoder.name,
-            Xtr.shape[1],
-            Ntr[idx],
-            ytr[idx],
-            Nte,
-            yte,
-            encoder_kwargs=cfg.encoder.kwargs,
-            epochs=epochs,
-            seed=seed,
-        )
+    # ---------------- the recipe at other budgets (epochs fitted to k x the yardstick)
+    if budgets:
+        epoch_s = result["swav"][0]["epoch_s"] if result["swav"] else None
+        if epoch_s is None:
+            raise ValueError("budgets need at least one recipe run to time an epoch")
+        overhead_s = result["swav"][0]["pretrain_s"] - epoch_s * result["swav"][0]["epochs"]
+        result["swav_budgets"] = []
+        for k in budgets:
+            epochs = max(1, math.floor((k * unit - overhead_s) / epoch_s))
+            run_cfg = replace_section(cfg, "train", epochs=epochs)
+            res = run_swav(run_cfg, seeds[0] if seeds else 0, out, data, split, svm=False)
+            res.update(budget=k, pretrain_x_yardstick=res["pretrain_s"] / unit)
+            result["swav_budgets"].append(res)
+            write_json(result, path)
 
-    supervised = _trained_fractions(
-        supervised_run,
-        ytr,
-        (*finetune_fractions, 1.0),
-        subset_seeds,
-        finetune_min_steps,
-        finetune_epochs,
-    )
-    result["supervised_from_scratch"] = supervised
+    # ---------------- the peer, at the same budgets
+    if peer == "ts2vec":
+        marks = sorted(set(budgets) | {max(budgets, default=6.0)})
+        result["ts2vec"] = []
+        for i, seed in enumerate(peer_seeds):
+            seed_marks = marks if i == 0 else marks[-1:]
+            rows = run_peer(data, [k * unit for k in seed_marks], seed, split, svm)
+            for k, row in zip(seed_marks, rows):
+                row.update(budget=k, time_x_yardstick=row["time_s"] / unit)
+            result["ts2vec"].extend(rows)
+            write_json(result, path)
+    elif peer is not None:
+        raise ValueError(f"unknown peer {peer!r}; valid: ts2vec")
 
-    for seed in pretrain_seeds:
+    # ---------------- the main job, timed end to end
+    if demo:
+        from swav_ts.demo import run_demo
+
         t0 = time.perf_counter()
-        est = TimeSeriesSwAV.from_config(
-            cfg, random_state=seed, run_dir=str(out / f"seed{seed}"), resume=True
-        )
-        est.fit("hapt")
-        pretrain_s = time.perf_counter() - t0
-        Ztr, Zte = est.transform(Xtr), est.transform(Xte)
-        run: dict[str, Any] = {
-            "seed": seed,
-            "pretrain_time_s": pretrain_s,
-            "final_loss": est.history_[-1]["loss"],
+        metrics = run_demo(config, out / "demo" / config_folder(cfg), overrides)
+        demo_s = time.perf_counter() - t0
+        result["demo"] = {
+            "total_s": demo_s,
+            "total_x_yardstick": demo_s / unit,
+            "pretrain_s": metrics["pretrain_time_s"],
+            "label_fractions": metrics["label_fractions"],
         }
-        run["linear_probe"] = _fraction_rows(Ztr, ytr, Zte, yte, fractions, subset_seeds)
-        # the same model, cluster space: cosine similarity to each prototype (K-d)
-        Str, Ste = est.prototype_scores(Xtr), est.prototype_scores(Xte)
-        run["prototype_scores_linear_probe"] = _fraction_rows(
-            Str, ytr, Ste, yte, fractions, subset_seeds
-        )
-        run["clusters"] = clustering_metrics(yte, Ste.argmax(axis=1))
-        # fine-tuning the pretrained encoder (its standardisation layer stays frozen)
-
-        def finetune_run(idx, epochs, seed, est=est):
-            return finetune(
-                est.model_.backbone, Xtr[idx], ytr[idx], Xte, yte, epochs=epochs, seed=seed
-            )
-
-        ft = _trained_fractions(
-            finetune_run, ytr, finetune_fractions, subset_seeds, finetune_min_steps, finetune_epochs
-        )
-        run["finetune"] = ft
-        # the same encoder, random weights
-        rand = est.reinitialized(seed)
-        Rtr, Rte = rand.transform(Xtr), rand.transform(Xte)
-        run["random_init_linear_probe"] = _fraction_rows(
-            Rtr, ytr, Rte, yte, fractions, subset_seeds
-        )
-        result["runs"].append(run)
-        write_json(result, out / "results.json")
     result["summary"] = summarise(result)
-    write_json(result, out / "results.json")
+    write_json(result, path)
+    _plot(result, out / f"accuracy_vs_time_{split}.png")
     return result
 
 
+# ------------------------------------------------------------------------------ reporting
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        "n": len(v),
+    }
+
+
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
-    """Mean ± std over pretraining seeds of each headline number."""
-    runs = result["runs"]
-
-    def stats(values):
-        v = np.asarray(values, dtype=float)
-        return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
-
-    summary: dict[str, Any] = {}
-    for frac in runs[0]["linear_probe"]:
-        summary[f"linear_probe_{frac}"] = stats(
-            [r["linear_probe"][frac]["accuracy_mean"] for r in runs]
-        )
-        summary[f"linear_probe_f1_{frac}"] = stats(
-            [r["linear_probe"][frac]["macro_f1_mean"] for r in runs]
-        )
-        if "prototype_scores_linear_probe" in runs[0]:
-            summary[f"prototype_scores_{frac}"] = stats(
-                [r["prototype_scores_linear_probe"][frac]["accuracy_mean"] for r in runs]
-            )
-        summary[f"random_init_{frac}"] = stats(
-            [r["random_init_linear_probe"][frac]["accuracy_mean"] for r in runs]
-        )
-    for frac in runs[0]["finetune"]:
-        summary[f"finetune_{frac}"] = stats([r["finetune"][frac]["accuracy_mean"] for r in runs])
-    summary["nmi"] = stats([r["clusters"]["nmi"] for r in runs])
-    summary["ari"] = stats([r["clusters"]["ari"] for r in runs])
-    summary["pretrain_time_s"] = stats([r["pretrain_time_s"] for r in runs])
-    return summary
+    """Mean and std over seeds of every headline number."""
+    s: dict[str, Any] = {}
+    runs = result.get("swav", [])
+    for what in ("embedding", "prototype_scores", "random_weights"):
+        for probe in ("lr", "svm"):
+            fr = runs[0][what].get(probe, {}) if runs else {}
+            for f in fr:
+                s[f"swav_{what}_{probe}_{f}"] = _stats([r[what][probe][f] for r in runs])
+    if runs:
+        s["swav_pretrain_x_yardstick"] = _stats([r["pretrain_x_yardstick"] for r in runs])
+    peers = result.get("ts2vec", [])
+    if peers:
+        top = max(p["budget"] for p in peers)
+        final = [p for p in peers if p["budget"] == top]
+        for probe in ("lr", "svm"):
+            for f in final[0]["embedding"].get(probe, {}):
+                s[f"ts2vec_{probe}_{f}"] = _stats([p["embedding"][probe][f] for p in final])
+        s["ts2vec_x_yardstick"] = _stats([p["time_x_yardstick"] for p in final])
+    return s
 
 
 def format_summary(result: dict[str, Any]) -> str:
+    """Markdown tables of the headline numbers and the budget curve."""
     s = result["summary"]
-    sup = result["supervised_from_scratch"]
-    lines = ["| method | 100 % labels | 10 % | 1 % |", "|---|---|---|---|"]
+    unit = result["yardstick"]["time_s"]
 
-    def cell(key):
+    def cell(key: str) -> str:
         if key not in s:
             return "–"
-        return f"{100 * s[key]['mean']:.1f} ± {100 * s[key]['std']:.1f}"
+        v = s[key]
+        return (
+            f"{100 * v['mean']:.2f} ± {100 * v['std']:.2f}"
+            if v["n"] > 1
+            else f"{100 * v['mean']:.2f}"
+        )
 
-    def sup_cell(frac):
-        if frac not in sup:
-            return "–"
-        return f"{100 * sup[frac]['accuracy_mean']:.1f} ± {100 * sup[frac]['accuracy_std']:.1f}"
-
-    lines.append(
-        f"| SwAV, linear probe | {cell('linear_probe_1.0')} | {cell('linear_probe_0.1')} "
-        f"| {cell('linear_probe_0.01')} |"
-    )
-    lines.append(
-        f"| SwAV, linear probe on prototype scores | {cell('prototype_scores_1.0')} | "
-        f"{cell('prototype_scores_0.1')} | {cell('prototype_scores_0.01')} |"
-    )
-    lines.append(f"| SwAV, fine-tuned | – | {cell('finetune_0.1')} | {cell('finetune_0.01')} |")
-    lines.append(
-        f"| same encoder, random init, linear probe | {cell('random_init_1.0')} | "
-        f"{cell('random_init_0.1')} | {cell('random_init_0.01')} |"
-    )
-    lines.append(
-        "| supervised from scratch (same encoder) | "
-        + " | ".join(sup_cell(f) for f in (1.0, 0.1, 0.01))
-        + " |"
-    )
-    lines.append(
-        f"| logistic regression on raw windows | "
-        f"{100 * result['raw_windows_linear_probe']['accuracy']:.1f} | | |"
-    )
-    lines.append("")
-    lines.append(
-        f"macro-F1 (linear probe, 100 %): {cell('linear_probe_f1_1.0')}; "
-        f"prototype clusters vs activities: NMI {s['nmi']['mean']:.3f} ± "
-        f"{s['nmi']['std']:.3f}, ARI {s['ari']['mean']:.3f}; pretraining "
-        f"{s['pretrain_time_s']['mean']:.0f} s per seed"
-    )
+    lines = [
+        f"split: {result['split']}; yardstick {unit:.0f} s (test accuracy "
+        f"{100 * result['yardstick']['accuracy']:.2f} %)",
+        "",
+        "| representation | probe | 100 % | 10 % | 1 % | pretraining x yardstick |",
+        "|---|---|---|---|---|---|",
+    ]
+    t = s.get("swav_pretrain_x_yardstick", {"mean": float("nan")})["mean"]
+    for what, name in (
+        ("embedding", "SwAV (transform)"),
+        ("prototype_scores", "SwAV prototype scores"),
+        ("random_weights", "same encoder, random weights"),
+    ):
+        for probe in ("lr", "svm"):
+            keys = [f"swav_{what}_{probe}_{f}" for f in (1.0, 0.1, 0.01)]
+            if not any(k in s for k in keys):
+                continue
+            time_cell = f"{t:.2f}" if what == "embedding" else ""
+            lines.append(
+                f"| {name} | {probe.upper()} | "
+                + " | ".join(cell(k) for k in keys)
+                + f" | {time_cell} |"
+            )
+    if "ts2vec_x_yardstick" in s:
+        for probe in ("lr", "svm"):
+            keys = [f"ts2vec_{probe}_{f}" for f in (1.0, 0.1, 0.01)]
+            if any(k in s for k in keys):
+                lines.append(
+                    f"| TS2Vec | {probe.upper()} | "
+                    + " | ".join(cell(k) for k in keys)
+                    + f" | {s['ts2vec_x_yardstick']['mean']:.2f} |"
+                )
+    curve = _curve(result)
+    if curve:
+        lines += ["", "| method | x yardstick | LR 100 % | LR 1 % |", "|---|---|---|---|"]
+        for name, x, a100, a1 in curve:
+            lines.append(f"| {name} | {x:.2f} | {100 * a100:.2f} | {100 * a1:.2f} |")
+    if "demo" in result:
+        d = result["demo"]
+        lines.append(
+            f"\nswav-ts demo: {d['total_s']:.0f} s in all = {d['total_x_yardstick']:.2f} x the "
+            f"yardstick (pretraining {d['pretrain_s']:.0f} s)"
+        )
     return "\n".join(lines)
+
+
+def _curve(result: dict[str, Any]) -> list[tuple[str, float, float, float]]:
+    rows = []
+    for r in result.get("swav_budgets", []):
+        lr = r["embedding"]["lr"]
+        rows.append(("SwAV", r["pretrain_x_yardstick"], lr[1.0], lr[0.01]))
+    seed0 = result["ts2vec"][0]["seed"] if result.get("ts2vec") else None
+    for r in result.get("ts2vec", []):
+        if r["seed"] == seed0:
+            lr = r["embedding"]["lr"]
+            rows.append(("TS2Vec", r["time_x_yardstick"], lr[1.0], lr[0.01]))
+    return rows
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    rows = _curve(result)
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharex=True)
+    for ax, col, title in ((axes[0], 2, "all labels"), (axes[1], 3, "1 % of the labels")):
+        for name, marker in (("SwAV", "o"), ("TS2Vec", "s")):
+            pts = sorted((x, r[col]) for r in rows if r[0] == name for x in [r[1]])
+            if pts:
+                ax.plot(*zip(*[(x, 100 * a) for x, a in pts]), marker=marker, label=name)
+        ax.set(xlabel="pretraining time / yardstick", ylabel="accuracy (%)", title=title)
+        ax.legend()
+    fig.suptitle(f"HAPT, linear probe ({result['split']})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -267,12 +397,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--config", default=None)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--split", choices=["validation", "test"], default="validation")
+    p.add_argument(
+        "--budgets",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also run the recipe at these multiples of the yardstick",
+    )
+    p.add_argument("--peer", choices=["ts2vec"], default=None)
+    p.add_argument("--peer-seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--svm", action="store_true", help="add the RBF-SVM probe (test split)")
+    p.add_argument("--demo", action="store_true", help="also time swav-ts demo end to end")
     p.add_argument("--out", default="runs/bench_hapt")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
-    res = run_hapt_benchmark(a.config, a.set, a.seeds, out_dir=a.out, threads=a.threads)
+    res = run_hapt_benchmark(
+        a.config,
+        a.set,
+        a.seeds,
+        a.split,
+        a.budgets,
+        a.peer,
+        a.peer_seeds,
+        a.svm,
+        a.demo,
+        a.out,
+        a.threads,
+    )
     print(format_summary(res))
     write_json(res, a.json)
     return res

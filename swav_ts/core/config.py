@@ -37,7 +37,13 @@ def _require(cond: bool, key: str, msg: str) -> None:
 
 @dataclass
 class SwAVConfig:
-    """SwAV method settings (defaults: the original's ImageNet recipe)."""
+    """SwAV method settings (defaults: the original's ImageNet recipe).
+
+    ``dense_prototypes`` > 0 adds the dense swapped prediction (an extension, off in the
+    original): positions of the first two crops that show the same moment (time series) are
+    assigned codes by Sinkhorn over all positions of the batch and predict each other's codes,
+    weighted by ``dense_weight`` beside the crop-level loss (see ``docs/fidelity.md``).
+    """
 
     n_prototypes: int | list[int] = 3000
     feat_dim: int = 128
@@ -49,6 +55,8 @@ class SwAVConfig:
     freeze_prototypes_iters: int = 313
     queue_length: int = 0
     queue_start_epoch: int = 15
+    dense_prototypes: int = 0
+    dense_weight: float = 1.0
 
     def __post_init__(self) -> None:
         sizes = [self.n_prototypes] if isinstance(self.n_prototypes, int) else self.n_prototypes
@@ -70,6 +78,8 @@ class SwAVConfig:
         _require(self.freeze_prototypes_iters >= 0, "freeze_prototypes_iters", "must be >= 0")
         _require(self.queue_length >= 0, "queue_length", f"must be >= 0, got {self.queue_length}")
         _require(self.queue_start_epoch >= 0, "queue_start_epoch", "must be >= 0")
+        _require(self.dense_prototypes >= 0, "dense_prototypes", "must be >= 0 (0: off)")
+        _require(self.dense_weight >= 0, "dense_weight", f"must be >= 0, got {self.dense_weight}")
 
 
 @dataclass

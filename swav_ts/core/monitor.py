@@ -135,20 +135,35 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 
 
 class LossWindow:
-    """Running sums of loss and top-prototype share over the current logging window."""
+    """Running sums of loss, dense loss and top-prototype share over a window of steps (no
+    host synchronisation until they are read)."""
 
     def __init__(self, device: torch.device) -> None:
         self.loss = torch.zeros((), device=device)
+        self.dense = torch.zeros((), device=device)
         self.share = torch.zeros((), device=device)
         self.n = 0
+        self.n_dense = 0
 
     def add(self, out) -> None:
         """Add a :class:`~swav_ts.core.step.StepOutput`."""
         self.loss += out.loss
         self.share += out.top_share
+        if out.dense_loss is not None:
+            self.dense += out.dense_loss
+            self.n_dense += 1
         self.n += 1
+
+    def means(self) -> dict[str, float]:
+        """``loss``, ``top_prototype_share`` and (when there was one) ``dense_loss``."""
+        out = {"loss": float(self.loss) / self.n, "top_prototype_share": float(self.share) / self.n}
+        if self.n_dense:
+            out["dense_loss"] = float(self.dense) / self.n_dense
+        return out
 
     def reset(self) -> None:
         self.loss.zero_()
+        self.dense.zero_()
         self.share.zero_()
         self.n = 0
+        self.n_dense = 0

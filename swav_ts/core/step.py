@@ -14,6 +14,15 @@
    first ``freeze_prototypes_iters`` iterations;
 6. **optimizer**: the optimizer step (through the GradScaler).
 
+**Dense objective** (``swav.dense_prototypes > 0``, an extension of SwAV): the views object may
+provide ``dense_pairs(n_a, n_b) -> (batch_index, index_a, index_b)``, the positions of the
+first two crops' per-position features that show the same moment (for time series: matched by
+the context time each position comes from, through crops and time warps). The paired
+positions' features go through a second projection head to the dense prototypes; Sinkhorn over
+all pairs of the batch gives each side's codes, which the other side predicts
+(:func:`swav_ts.core.loss.swav_loss` with two crops). The loss adds ``swav.dense_weight`` times
+this term. Views without ``dense_pairs`` train without it.
+
 An optional ``phase_hook(name)`` is called after each of ``views``, ``forward``, ``loss``,
 ``backward`` and ``optimizer`` (and with ``"start"`` first): benchmarks time the real step
 through it instead of keeping a copy of the loop.
@@ -35,7 +44,15 @@ from swav_ts.core.model import SwAVModel
 from swav_ts.core.monitor import CollapseMonitor
 from swav_ts.core.queue import EmbeddingQueue
 
-__all__ = ["PHASES", "MakeViews", "StepOutput", "SwAVStep", "autocast_context", "swav_step_loss"]
+__all__ = [
+    "PHASES",
+    "MakeViews",
+    "StepOutput",
+    "SwAVStep",
+    "autocast_context",
+    "dense_loss",
+    "swav_step_loss",
+]
 
 MakeViews = Callable[[Any, torch.Generator, torch.device], Sequence[torch.Tensor]]
 PHASES = ("views", "forward", "loss", "backward", "optimizer")
@@ -81,14 +98,41 @@ def swav_step_loss(
     return total / len(scores_per_head)
 
 
+def dense_loss(
+    model: SwAVModel,
+    sequences: list[torch.Tensor],
+    pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    swav: SwAVConfig,
+    distributed: bool,
+) -> torch.Tensor:
+    """Swapped prediction between paired positions of two crops' sequences ``(B, W, N)``."""
+    b, ia, ib = pairs  # each (P,)
+    rows = torch.cat([sequences[0][b, :, ia], sequences[1][b, :, ib]])  # (2P, W)
+    scores = model.dense_scores(rows)  # [(2P, K_d)]
+    total = rows.new_zeros((), dtype=torch.float32)
+    for head in scores:
+        total = total + swav_loss(
+            head,
+            2,
+            (0, 1),
+            temperature=swav.temperature,
+            epsilon=swav.epsilon,
+            sinkhorn_iters=swav.sinkhorn_iters,
+            distributed=distributed,
+            check_finite=False,
+        )
+    return total / len(scores)
+
+
 @dataclass
 class StepOutput:
     """What one step leaves for monitoring (device tensors: no host synchronisation)."""
 
-    loss: torch.Tensor  # scalar, detached
+    loss: torch.Tensor  # scalar, detached: the total
     top_share: torch.Tensor  # scalar: share of the most used prototype (head 0, crop 0)
     batch_size: int
     n_views: int
+    dense_loss: torch.Tensor | None = None  # scalar, detached: the dense term (unweighted)
 
 
 class SwAVStep:
@@ -144,6 +188,7 @@ class SwAVStep:
         self.phase_hook = phase_hook
         self.queue: EmbeddingQueue | None = None
         self.n_crops_needed = max(max(swav.crops_for_assign) + 1, 2)
+        self.dense = model.dense_prototypes is not None
 
     def _phase(self, name: str) -> None:
         if self.phase_hook is not None:
@@ -158,10 +203,14 @@ class SwAVStep:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.prototypes.normalize_()
+        if self.dense:
+            self.model.dense_prototypes.normalize_()
 
         # ---------------- views
         with torch.no_grad():
-            views = list(self.make_views(batch, generator, self.device))
+            views = self.make_views(batch, generator, self.device)
+            if not isinstance(views, list):  # a list subclass keeps its extras (dense_pairs)
+                views = list(views)
         if len(views) < self.n_crops_needed:
             raise ValueError(
                 f"make_views returned {len(views)} views; crops_for_assign "
@@ -171,8 +220,16 @@ class SwAVStep:
         self._phase("views")
 
         # ---------------- forward: views -> embeddings, scores
-        with autocast_context(self.device, self.precision):
-            embeddings, scores_per_head = self.forward_model(views)  # (V*B, D), [(V*B, K)]
+        pairs = None
+        if self.dense and hasattr(views, "dense_pairs"):
+            with autocast_context(self.device, self.precision):
+                embeddings, scores_per_head, sequences = self.forward_model(
+                    views, keep_sequences=2
+                )  # (V*B, D), [(V*B, K)], [(B, W, N)] * 2
+            pairs = views.dense_pairs(sequences[0].shape[-1], sequences[1].shape[-1])
+        else:
+            with autocast_context(self.device, self.precision):
+                embeddings, scores_per_head = self.forward_model(views)  # (V*B, D), [(V*B, K)]
         embeddings = embeddings.detach().float()
         self._phase("forward")
 
@@ -184,6 +241,11 @@ class SwAVStep:
         loss = swav_step_loss(
             scores_per_head, len(views), self.swav, queue_scores, self.distributed
         )
+        dense = None
+        if pairs is not None:
+            with autocast_context(self.device, self.precision):
+                dense = dense_loss(self.model, sequences, pairs, self.swav, self.distributed)
+            loss = loss + self.swav.dense_weight * dense
         if queue is not None:
             queue.push([embeddings[c * bs : (c + 1) * bs] for c in self.swav.crops_for_assign])
         self._phase("loss")
@@ -192,7 +254,8 @@ class SwAVStep:
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if iteration < self.swav.freeze_prototypes_iters:
-            for p in self.model.prototypes.parameters():
+            frozen = [self.model.prototypes, self.model.dense_prototypes]
+            for p in (p for m in frozen if m is not None for p in m.parameters()):
                 p.grad = None
         self._phase("backward")
 
@@ -201,4 +264,6 @@ class SwAVStep:
         self.scaler.update()
         self._phase("optimizer")
         top_share = CollapseMonitor.top_share(scores_per_head[0][:bs].detach())
-        return StepOutput(loss.detach(), top_share, bs, len(views))
+        return StepOutput(
+            loss.detach(), top_share, bs, len(views), None if dense is None else dense.detach()
+        )

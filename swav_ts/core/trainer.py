@@ -13,6 +13,8 @@ import json
 import logging
 import math
 import random
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from swav_ts.core import distributed as dist_utils
 from swav_ts.core.checkpoint import (
     CHECKPOINT_FORMAT,
+    CheckpointError,
     atomic_save,
     load_training_checkpoint,
     rng_state,
@@ -41,7 +44,13 @@ from swav_ts.core.sampler import ResumableDistributedSampler
 from swav_ts.core.schedules import warmup_cosine_schedule
 from swav_ts.core.step import MakeViews, SwAVStep
 
-__all__ = ["TrainResult", "check_assignment_pool", "load_training_checkpoint", "train"]
+__all__ = [
+    "TrainResult",
+    "TrainingInterrupted",
+    "check_assignment_pool",
+    "load_training_checkpoint",
+    "train",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +164,58 @@ def train(
             f"is detected after train.dist_timeout_s={config.train.dist_timeout_s:g} s). "
             f"Check the other ranks' logs. Original error: {first_line}"
         ) from exc
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on SIGINT/SIGTERM at a step boundary, after saving a checkpoint."""
+
+    def __init__(self, signum: int, iteration: int, checkpoint: Path) -> None:
+        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
+        name = signal.Signals(signum).name
+        super().__init__(
+            f"{name}: checkpoint at iteration {iteration} kept in {checkpoint}; rerun the same "
+            "command to resume"
+        )
+
+
+class _StopOnSignal:
+    """Turn the first SIGINT/SIGTERM into a request to stop at the next step boundary (a
+    second one interrupts at once). Only in the main thread of a single-process run: several
+    processes would stop at different iterations and leave their collectives waiting."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None:  # the second signal: stop now
+            raise KeyboardInterrupt
+        self.signal = signum
+        logger.warning("%s: stopping after this step", signal.Signals(signum).name)
+
+    def __enter__(self) -> _StopOnSignal:
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested config mappings."""
+    out = []
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        dotted = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict) and key != "kwargs":
+            out += _changed_keys(a, b, dotted + ".")
+        elif a != b:
+            out.append(f"{dotted}: {a!r} -> {b!r}")
+    return out
 
 
 class _Training:
@@ -271,6 +332,7 @@ class _Training:
         self.ckpt_path = run_dir / CHECKPOINT_NAME
         self.history: list[dict[str, Any]] = []
         self.nan_guard = NaNGuard(device)
+        self.stop = _StopOnSignal(enabled=False)
 
     # ------------------------------------------------------------------ queue
     def make_queue(self) -> EmbeddingQueue:
@@ -283,11 +345,24 @@ class _Training:
         """Restore model, optimizer, scaler, queue, history and RNG; the iteration reached."""
         ckpt = load_training_checkpoint(self.ckpt_path)
         saved_cfg = json.loads(ckpt["config"])
-        if saved_cfg != json.loads(json.dumps(to_dict(self.config))):
+        changed = _changed_keys(saved_cfg, json.loads(json.dumps(to_dict(self.config))))
+        if changed:
             logger.warning(
-                "resuming %s with a config that differs from the saved one", self.ckpt_path
+                "resuming %s with a config that differs from the saved one: %s",
+                self.ckpt_path,
+                ", ".join(changed[:8]),
             )
-        self.model.load_state_dict(ckpt["model"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+        except RuntimeError as exc:
+            wrong = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
+            what = "; ".join(wrong[:3]) or str(exc).splitlines()[0]
+            keys = ", ".join(changed) or "none (the model was built differently)"
+            raise CheckpointError(
+                f"checkpoint {self.ckpt_path} holds another architecture ({what}); config keys "
+                f"changed since it was written: {keys}. Use a new run folder, or restore those "
+                "settings"
+            ) from None
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if "scaler" in ckpt:
             self.scaler.load_state_dict(ckpt["scaler"])
@@ -303,7 +378,10 @@ class _Training:
         if rng is not None:
             set_rng_state(rng, self.generator)
         start = int(ckpt["iteration"])
-        logger.info("resumed from %s at iteration %d", self.ckpt_path, start)
+        if self.is_main:
+            logger.warning(
+                "resuming %s at iteration %d of %d", self.run_dir, start, self.total_iters
+            )
         return start
 
     def save_checkpoint(self, iteration: int) -> None:
@@ -352,11 +430,15 @@ class _Training:
         )
         self.metrics = MetricsWriter(self.run_dir, tcfg.metrics_format, enabled=self.is_main)
         iteration = start_iter
-        for epoch in range(start_iter // self.iters_per_epoch, tcfg.epochs):
-            iteration = self.run_epoch(epoch, iteration, stop_after_iters)
-            self.save_checkpoint(iteration)
-            if stop_after_iters is not None and iteration >= stop_after_iters:
-                break
+        with _StopOnSignal(enabled=not self.distributed) as stop:
+            self.stop = stop
+            for epoch in range(start_iter // self.iters_per_epoch, tcfg.epochs):
+                iteration = self.run_epoch(epoch, iteration, stop_after_iters)
+                self.save_checkpoint(iteration)
+                if stop.signal is not None:
+                    raise TrainingInterrupted(stop.signal, iteration, self.ckpt_path)
+                if stop_after_iters is not None and iteration >= stop_after_iters:
+                    break
         dist_utils.barrier()
         wall = time.perf_counter() - self.t_start
         return TrainResult(self.run_dir, self.ckpt_path, self.history, iteration, wall)
@@ -374,7 +456,7 @@ class _Training:
             self.step.queue = self.make_queue()
         self.forward_model.train()
         window = LossWindow(device)
-        epoch_loss_sum, epoch_n = torch.zeros((), device=device), 0
+        epoch_sums = LossWindow(device)
         t_epoch = time.perf_counter()
         bar = self._progress_bar(epoch, skip)
         for batch in self.loader:
@@ -384,8 +466,7 @@ class _Training:
             # ---------------- monitoring without host syncs
             self.nan_guard.update(out.loss, iteration)
             window.add(out)
-            epoch_loss_sum += out.loss
-            epoch_n += 1
+            epoch_sums.add(out)
             iteration += 1
             if bar is not None:
                 bar.update(1)
@@ -395,12 +476,14 @@ class _Training:
                 self.save_checkpoint(iteration)
             if stop_after_iters is not None and iteration >= stop_after_iters:
                 break
+            if self.stop.signal is not None:  # SIGINT/SIGTERM: stop at this step boundary
+                break
         if bar is not None:
             bar.close()
         # ---------------- end of epoch: metrics row
         self.nan_guard.check()
-        if epoch_n:
-            self.log_epoch(epoch, iteration, float(epoch_loss_sum) / epoch_n, t_epoch)
+        if epoch_sums.n:
+            self.log_epoch(epoch, iteration, epoch_sums.means(), t_epoch)
         return iteration
 
     def _progress_bar(self, epoch: int, skip: int):
@@ -425,28 +508,29 @@ class _Training:
 
     def log_window(self, window: LossWindow, epoch: int, iteration: int, lr: float, bar) -> None:
         self.nan_guard.check()
-        mean_loss, share = self._mean_over_ranks(
-            [float(window.loss) / window.n, float(window.share) / window.n]
-        )
+        means = window.means()
+        names = sorted(means)
+        means = dict(zip(names, self._mean_over_ranks([means[k] for k in names])))
         if self.is_main:
-            self.collapse.observe(mean_loss, share, window.n)
+            self.collapse.observe(means["loss"], means["top_prototype_share"], window.n)
             self.metrics.write(
                 {
                     "kind": "iter",
                     "epoch": epoch,
                     "iteration": iteration,
-                    "loss": mean_loss,
+                    **means,
                     "lr": lr,
-                    "top_prototype_share": share,
                     "elapsed_s": time.perf_counter() - self.t_start,
                 }
             )
             if bar is not None:
-                bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{lr:.3g}")
+                bar.set_postfix(loss=f"{means['loss']:.4f}", lr=f"{lr:.3g}")
         window.reset()
 
-    def log_epoch(self, epoch: int, iteration: int, epoch_loss: float, t_epoch: float) -> None:
-        (epoch_loss,) = self._mean_over_ranks([epoch_loss])
+    def log_epoch(self, epoch: int, iteration: int, means: dict, t_epoch: float) -> None:
+        names = [k for k in ("loss", "dense_loss") if k in means]
+        values = dict(zip(names, self._mean_over_ranks([means[k] for k in names])))
+        epoch_loss = values["loss"]
         queue = self.step.queue
         row = {
             "kind": "epoch",
@@ -459,6 +543,8 @@ class _Training:
             "epoch_time_s": time.perf_counter() - t_epoch,
             "queue_in_use": bool(queue is not None and queue.is_full()),
         }
+        if "dense_loss" in values:
+            row["dense_loss"] = values["dense_loss"]
         if iteration % self.iters_per_epoch == 0:
             self.history.append(row)
         self.metrics.write(row)

@@ -21,6 +21,7 @@ __all__ = [
     "HAPT_FILE",
     "HAPT_LABEL_NAMES",
     "HAPT_TEST_SUBJECTS",
+    "HAPT_UNITS",
     "class_names",
     "hapt_path",
     "load_hapt",
@@ -48,6 +49,11 @@ HAPT_LABEL_NAMES: tuple[str, ...] = (
     "STAND_TO_LIE",
     "LIE_TO_STAND",
 )
+#: Units of the six channels.
+HAPT_UNITS: dict[str, str] = {
+    **{f"acc_{a}": "g" for a in "xyz"},
+    **{f"gyro_{a}": "rad/s" for a in "xyz"},
+}
 #: The official UCI-HAR test subjects.
 HAPT_TEST_SUBJECTS: tuple[int, ...] = (2, 4, 9, 10, 12, 13, 18, 20, 24)
 

@@ -12,17 +12,21 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.signal import resample_poly
 
+from swav_ts.data.grid import (
+    PLAUSIBLE_RATE_HZ,
+    check_rate_plausible,
+    fill_short_nan_runs,
+    resample_segment,
+)
 from swav_ts.data.recording import ReadReport, Recording
 
-__all__ = ["read_recording", "read_recordings"]
+__all__ = ["infer_rate", "read_recording", "read_recordings"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +66,10 @@ def _load_frame(
             raise ValueError(f"{name}: empty file")
         try:
             df = pd.read_parquet(path)
-        except ImportError as exc:
-            raise ImportError(f"{name}: reading Parquet needs pyarrow ({exc})") from exc
+        except ImportError:
+            raise ImportError(
+                f'{name}: reading Parquet needs pyarrow: pip install "swav-ts[parquet]"'
+            ) from None
         except Exception as exc:  # pyarrow raises its own error types for corrupt files
             raise ValueError(f"{name}: cannot read as Parquet: {exc}") from None
         return df, name, False
@@ -154,92 +160,6 @@ def _labels_array(df: pd.DataFrame, label_col: str, name: str, report: ReadRepor
     return np.where(missing, "", s.astype(str).to_numpy()).astype(str)
 
 
-def _fill_short_nan_runs(
-    t: np.ndarray, v: np.ndarray, max_interp_gap_s: float, dt_s: float
-) -> tuple[int, int]:
-    """Fill NaN runs of each column of ``v`` (n, C) in place; return (filled, remaining)."""
-    filled = 0
-    for c in range(v.shape[1]):
-        col = v[:, c]
-        nan = np.isnan(col)
-        if not nan.any():
-            continue
-        valid = ~nan
-        if not valid.any():
-            continue
-        # run boundaries
-        d = np.diff(np.concatenate([[0], nan.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1
-        tv, vv = t[valid], col[valid]
-        for a, b in zip(starts, ends):
-            span_s = t[b] - t[a] + dt_s
-            if span_s <= max_interp_gap_s + 1e-9:
-                col[a : b + 1] = np.interp(t[a : b + 1], tv, vv)  # edges hold the nearest value
-                filled += b - a + 1
-    return filled, int(np.isnan(v).sum())
-
-
-def _nearest_labels(t: np.ndarray, labels: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    idx = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
-    left_closer = (grid - t[idx - 1]) <= (t[idx] - grid)
-    return labels[np.where(left_closer, idx - 1, idx)]
-
-
-def _majority_labels(
-    t: np.ndarray, labels: np.ndarray, grid: np.ndarray, rate_hz: float
-) -> np.ndarray:
-    """Most common input label within each output sample's interval (ties: smallest code)."""
-    codes_u, codes = np.unique(labels, return_inverse=True)
-    k = np.rint((t - grid[0]) * rate_hz).astype(np.int64)
-    inside = (k >= 0) & (k < len(grid))
-    counts = np.zeros((len(grid), len(codes_u)), dtype=np.int64)
-    np.add.at(counts, (k[inside], codes[inside]), 1)
-    out = codes_u[counts.argmax(axis=1)]
-    empty = counts.sum(axis=1) == 0
-    if empty.any():
-        out[empty] = _nearest_labels(t, labels, grid[empty])
-    return out
-
-
-def _resample_segment(
-    t: np.ndarray,
-    v: np.ndarray,
-    labels: np.ndarray | None,
-    rate_hz: float,
-    input_rate_hz: float,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
-    """Put one gap-free segment (t (n,), v (n, C)) on the uniform grid; returns (C, T) signals."""
-    n_out = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-6)) + 1
-    grid = t[0] + np.arange(n_out) / rate_hz
-    if len(t) == n_out and np.max(np.abs(t - grid)) < 1e-3 / rate_hz:
-        return v.T.astype(np.float32), labels, grid, "none"
-    if input_rate_hz > rate_hz * 1.01:
-        # Downsampling: linear onto a uniform grid at the input rate, then polyphase FIR
-        # (resample_poly applies an anti-aliasing low-pass), then align to the output grid.
-        n_f = int(np.floor((t[-1] - t[0]) * input_rate_hz + 1e-6)) + 1
-        fine_t = t[0] + np.arange(n_f) / input_rate_hz
-        fine = np.empty((v.shape[1], n_f))
-        nan_out = np.zeros((v.shape[1], n_out), dtype=bool)
-        for c in range(v.shape[1]):
-            col = v[:, c]
-            ok = ~np.isnan(col)
-            fine[c] = np.interp(fine_t, t[ok], col[ok])
-            if not ok.all():
-                nan_frac = np.interp(grid, t, (~ok).astype(np.float64))
-                nan_out[c] = nan_frac > 0
-        frac = Fraction(rate_hz / input_rate_hz).limit_denominator(1000)
-        up, down = frac.numerator, frac.denominator
-        y = resample_poly(fine, up, down, axis=1, padtype="line")
-        ty = t[0] + np.arange(y.shape[1]) * down / (up * input_rate_hz)
-        out = np.stack([np.interp(grid, ty, y[c]) for c in range(y.shape[0])])
-        out[nan_out] = np.nan
-        lab = None if labels is None else _majority_labels(t, labels, grid, rate_hz)
-        return out.astype(np.float32), lab, grid, f"anti-aliased resample_poly({up}/{down})"
-    out = np.stack([np.interp(grid, t, v[:, c]) for c in range(v.shape[1])])
-    lab = None if labels is None else _nearest_labels(t, labels, grid)
-    return out.astype(np.float32), lab, grid, "linear interpolation"
-
-
 def read_recording(
     source: str | Path | pd.DataFrame,
     time_col: str = "timestamp",
@@ -255,6 +175,8 @@ def read_recording(
     min_samples: int = 2,
     csv_sep: str | None = None,
     return_report: bool = False,
+    log: bool = True,
+    plausible_rate_hz: tuple[float, float] = PLAUSIBLE_RATE_HZ,
 ) -> list[Recording] | tuple[list[Recording], ReadReport]:
     """Read one sensor log into uniform-grid recordings.
 
@@ -294,6 +216,12 @@ def read_recording(
         CSV field separator.
     return_report : bool
         Also return the :class:`ReadReport`.
+    log : bool
+        Log the report (a warning when the reader changed anything); callers that read many
+        files log one summary instead.
+    plausible_rate_hz : (float, float)
+        The input's inferred rate must lie in this range (default 0.1 Hz to 10 kHz): outside,
+        the time unit is almost certainly wrong and the error names the unit that fits.
 
     Returns
     -------
@@ -398,6 +326,7 @@ def read_recording(
     dts = np.diff(t)
     median_dt = float(np.median(dts))
     input_rate_hz = 1.0 / median_dt
+    check_rate_plausible(input_rate_hz, time_unit, time_col, name, plausible_rate_hz)
     report.input_rate_hz = input_rate_hz
     if rate_hz is None:
         rate_hz = input_rate_hz
@@ -440,9 +369,9 @@ def read_recording(
     recordings: list[Recording] = []
     methods = set()
     for k, (ts, vs, ls) in enumerate(segments):
-        filled, _ = _fill_short_nan_runs(ts, vs, max_interp_gap_s, median_dt)
+        filled, _ = fill_short_nan_runs(ts, vs, max_interp_gap_s, median_dt)
         report.nan_filled += filled
-        sig, lab_out, grid, method = _resample_segment(ts, vs, ls, float(rate_hz), input_rate_hz)
+        sig, lab_out, grid, method = resample_segment(ts, vs, ls, float(rate_hz), input_rate_hz)
         methods.add(method)
         in_gap = np.zeros(len(grid), dtype=bool)
         if gap_policy == "mark" and len(gap_after):
@@ -470,11 +399,49 @@ def read_recording(
     methods.discard("none")
     report.resampling = ", ".join(sorted(methods)) if methods else "none"
     report.n_recordings = len(recordings)
-    if report.changed:
+    if log and report.changed:
         logger.warning("read_recording: %s", report.summary())
     else:
         logger.debug("read_recording: %s", report.summary())
     return (recordings, report) if return_report else recordings
+
+
+def infer_rate(
+    path: str | Path,
+    time_col: str = "timestamp",
+    time_unit: str = "ms",
+    csv_sep: str | None = None,
+) -> float:
+    """The sampling rate of one file from its median time step, reading only the time column
+    (what :func:`read_recording` infers, at a fraction of the cost).
+
+    Raises
+    ------
+    ValueError
+        As :func:`read_recording` for a missing column, fewer than two times, or an implausible
+        rate for ``time_unit``.
+    """
+    path = Path(path)
+    name, lower = str(path), path.name.lower()
+    try:
+        if lower.endswith(_PARQUET_SUFFIXES):
+            df = pd.read_parquet(path, columns=[time_col])
+        else:
+            sep = csv_sep if csv_sep is not None else ("\t" if lower.endswith(".tsv") else ",")
+            df = pd.read_csv(path, sep=sep, usecols=[time_col])
+    except ImportError:
+        raise ImportError(
+            f'{name}: reading Parquet needs pyarrow: pip install "swav-ts[parquet]"'
+        ) from None
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{name}: time column {time_col!r} not readable ({exc})") from None
+    t = _time_seconds(df, time_col, time_unit, name, not lower.endswith(_PARQUET_SUFFIXES))
+    t = np.unique(t[np.isfinite(t)])
+    if len(t) < 2:
+        raise ValueError(f"{name}: fewer than two distinct times in {time_col!r}")
+    rate = 1.0 / float(np.median(np.diff(t)))
+    check_rate_plausible(rate, time_unit, time_col, name)
+    return rate
 
 
 def _expand_paths(paths_or_glob: str | Path | Iterable[str | Path]) -> list[Path]:

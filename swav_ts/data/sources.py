@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from swav_ts.data.readers import read_recording
+from swav_ts.data.readers import infer_rate, read_recording
 from swav_ts.data.recording import ReadReport, Recording
 
 __all__ = [
@@ -99,10 +99,15 @@ class RecordingSource:
             yield from self._read_files()
 
     def _read_files(self) -> Iterator[Recording]:
-        opts = dict(self.read_options)
-        opts.pop("split", None)
+        opts = {k: v for k, v in self.read_options.items() if k != "split" and v is not None}
+        tables = [p for p in self.paths if p.suffix.lower() != ".npy"]
+        if "rate_hz" not in opts and len(tables) > 1:
+            target = _common_rate(
+                tables, opts.get("time_col", "timestamp"), opts.get("time_unit", "ms")
+            )
+            if target is not None:
+                opts["rate_hz"] = target
         self.report = ReadReport(source=self.description)
-        rates: dict[float, int] = {}
         for path in self.paths:
             if path.suffix.lower() == ".npy":
                 arr = np.load(path, allow_pickle=False)
@@ -115,16 +120,14 @@ class RecordingSource:
                 yield Recording(arr, None, opts.get("rate_hz") or 1.0, names, 0.0, path.stem)
                 continue
             recs, rep = read_recording(
-                path,
-                recording_id=path.name.split(".")[0],
-                return_report=True,
-                **{k: v for k, v in opts.items() if v is not None},
+                path, recording_id=path.name.split(".")[0], return_report=True, log=False, **opts
             )
             self.report.merge(rep)
-            rates[round(rep.rate_hz, 6)] = rates.get(round(rep.rate_hz, 6), 0) + 1
+            self.report.rate_hz, self.report.rate_inferred = rep.rate_hz, rep.rate_inferred
             logger.debug("%s", rep.summary())
             yield from recs
-        self.report.notes.append(f"rates: {rates}")
+        if self.report.changed:  # one line for the whole read; per file at -v (DEBUG)
+            logger.warning("read %s (per file: -v)", self.report.summary())
 
     def fingerprint(self) -> str:
         """What the data is: paths with sizes and modification times, or a content hash."""
@@ -147,6 +150,27 @@ class RecordingSource:
             st = hapt_path().stat()
             h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
         return h.hexdigest()
+
+
+def _common_rate(paths: list[Path], time_col: str, time_unit: str) -> float | None:
+    """One rate for files whose inferred rates differ (irregular phone timestamps): the median,
+    said once; None when they agree (each file keeps its own, equal, rate)."""
+    from swav_ts.data.contract import RATE_TOLERANCE
+
+    rates = np.array([infer_rate(p, time_col, time_unit) for p in paths])
+    lo, hi = float(rates.min()), float(rates.max())
+    if hi <= lo * (1 + RATE_TOLERANCE):
+        return None
+    target = float(np.median(rates))
+    logger.warning(
+        "%d files have inferred sampling rates from %.4g to %.4g Hz; all are resampled to "
+        "%.4g Hz (their median). Set data.rate_hz (or rate_hz=) to choose the rate",
+        len(paths),
+        lo,
+        hi,
+        target,
+    )
+    return target
 
 
 def _load_array(path: Path) -> np.ndarray:

@@ -115,5 +115,10 @@ def hapt_recipe() -> TimeSeriesConfig:
             "train": {"epochs": 12, "batch_size": 64, "progress": True},
             "data": {"source": "hapt", "split": "train", "context_length": 256, "stride": 64},
             "encoder": {"name": "cnn3", "kwargs": {"widths": [64, 128, 256]}},
+            "augment": {
+                "rotation": {
+                    "triplets": [["acc_x", "acc_y", "acc_z"], ["gyro_x", "gyro_y", "gyro_z"]]
+                }
+            },
         },
     )

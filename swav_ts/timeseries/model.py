@@ -16,7 +16,7 @@ from torch import nn
 
 from swav_ts.core.model import SwAVModel
 from swav_ts.timeseries.config import TimeSeriesConfig
-from swav_ts.timeseries.encoders import create_encoder
+from swav_ts.timeseries.encoders import create_encoder, pool_sequence
 
 __all__ = ["ChannelStandardize", "StandardizedEncoder", "build_model"]
 
@@ -67,15 +67,20 @@ class StandardizedEncoder(nn.Module):
         self.in_channels = int(encoder.in_channels)
         self.num_features = int(encoder.num_features)
         self.min_length = int(encoder.min_length)
+        self.width = int(encoder.width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.encoder.check_input(x)
         return self.encoder.forward_features(self.standardize(x))  # (B, D)
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-time-step features ``(B, D, T')`` before pooling (see the encoder)."""
+        """Per-time-step features ``(B, W, T')`` before pooling (see the encoder)."""
         self.encoder.check_input(x)
         return self.encoder.forward_sequence(self.standardize(x))
+
+    def pool(self, sequence: torch.Tensor) -> torch.Tensor:
+        """The encoder's global pooling of :meth:`forward_sequence` output: ``(B, D)``."""
+        return pool_sequence(sequence, self.encoder.pooling)
 
 
 def build_model(
@@ -104,4 +109,5 @@ def build_model(
         hidden_mlp=cfg.swav.hidden_mlp,
         feat_dim=cfg.swav.feat_dim,
         n_prototypes=cfg.swav.n_prototypes,
+        dense_prototypes=cfg.swav.dense_prototypes,
     )

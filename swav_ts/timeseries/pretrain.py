@@ -31,6 +31,8 @@ from swav_ts.core.distributed import get_world_size
 from swav_ts.core.model import SwAVModel
 from swav_ts.core.trainer import train
 from swav_ts.data.cache import RecordingCache
+from swav_ts.data.contract import InputContract, units_for
+from swav_ts.data.hapt import HAPT_UNITS
 from swav_ts.data.normalize import ChannelStats
 from swav_ts.data.sources import RecordingSource, resolve_source
 from swav_ts.data.torch_datasets import ContextDataset
@@ -63,6 +65,9 @@ class PretrainResult:
     channel_names : list of str
     rate_hz : float or None
         Sampling rate of the recordings (None for unnamed array data without a rate).
+    contract : InputContract
+        What the model's input must be (channels, rate, window length, plausible range);
+        saved with the model and checked wherever data comes in.
     stats : ChannelStats
         The training data's channel statistics (also inside the model).
     history : list of dict
@@ -80,6 +85,7 @@ class PretrainResult:
     stats: ChannelStats
     history: list[dict[str, Any]]
     n_contexts: int
+    contract: InputContract
     changes: list[str] = field(default_factory=list)
     run_dir: Path | None = None
     iterations: int = 0
@@ -273,8 +279,14 @@ def _pretrain(
         logger.warning("%s", dataset.plan.summary())
 
     # ---------------- model and training
-    rates = {r.rate_hz for r in cache.recordings}
-    rate_hz = rates.pop() if len(rates) == 1 else None
+    rates = sorted({r.rate_hz for r in cache.recordings})
+    if len(rates) > 1 and not windows:
+        raise ValueError(
+            f"the recordings have different sampling rates {rates[:6]} Hz; one model needs one "
+            "rate: set data.rate_hz for files, or resample in-memory recordings "
+            "(swav_ts.data.grid.resample_recording)"
+        )
+    rate_hz = requested.data.rate_hz if windows else rates[0]  # windows: the rate if given
     torch.manual_seed(cfg.train.seed)  # the initial weights follow the seed
     if cfg.data.normalize:
         model = build_model(cfg, cache.n_channels, cache.stats.mean, cache.stats.std)
@@ -293,8 +305,19 @@ def _pretrain(
         stop_after_iters=stop_after_iters,
         phase_hook=phase_hook,
     )
+    contract = InputContract(
+        channel_names=list(cache.channel_names),
+        named=src.named_channels,
+        rate_hz=rate_hz,
+        window_length=cfg.crops.global_length,
+        min_length=int(model.backbone.min_length),
+        low=None if cache.stats.low is None else cache.stats.low.tolist(),
+        high=None if cache.stats.high is None else cache.stats.high.tolist(),
+        units=units_for(cache.channel_names, HAPT_UNITS if src.kind == "bundled" else None),
+    )
     return PretrainResult(
         model=model.cpu().eval(),
+        contract=contract,
         config=cfg,
         channel_names=list(cache.channel_names),
         rate_hz=rate_hz,

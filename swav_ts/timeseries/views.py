@@ -13,6 +13,7 @@ from torch import Tensor
 from swav_ts.timeseries.augment.build import ENGINES, build_augmenter
 from swav_ts.timeseries.augment.config import AugmentConfig, resolve_triplets
 from swav_ts.timeseries.crops import MultiCropConfig, MultiCropper
+from swav_ts.timeseries.dense import pair_positions
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +96,22 @@ class ViewMaker:
     def __repr__(self) -> str:
         return f"ViewMaker({self.cropper!r}, {self.augmenter!r})"
 
-    def __call__(self, x: Tensor, generator: torch.Generator) -> list[Tensor]:
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Views:
         """Make the views of ``x`` (B, C, T_ctx).
 
         Returns
         -------
-        list of Tensor
-            ``n_global + n_local`` tensors ``(B, C, L)`` on ``x``'s device and dtype,
-            globals first.
+        Views
+            ``n_global + n_local`` tensors ``(B, C, L)`` on ``x``'s device and dtype, globals
+            first; with the torch engine also ``source_times``: for every view, the context
+            time of each of its samples ``(B, L)`` (after crops, time warps and permutations).
         """
         if isinstance(x, Tensor) and not x.is_floating_point():
             raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-        views = self.cropper(x, generator)
+        if not isinstance(x, Tensor) or x.ndim != 3:
+            return self.cropper(x, generator)  # the cropper names the problem
+        windows = self.cropper.sample_windows(x.shape[0], x.shape[2], generator, x.device)
+        views = self.cropper.crop(x, windows)
         batch = x.shape[0]
         groups: dict[int, list[int]] = {}
         for i, v in enumerate(views):
@@ -118,13 +123,39 @@ class ViewMaker:
             )
             rng = np.random.default_rng(int(seed.item()))
         out: list[Tensor | None] = [None] * len(views)
+        times: list[Tensor | None] = [None] * len(views)
         for indices in groups.values():
             stacked = torch.cat([views[i] for i in indices], dim=0)  # (V_L * B, C, L)
             if rng is None:
-                augmented = self.augmenter(stacked, generator)
+                augmented, tau = self.augmenter(stacked, generator, return_times=True)
             else:
                 array = stacked.detach().cpu().numpy()
-                augmented = torch.from_numpy(self.augmenter(array, rng)).to(x.device)
+                augmented, tau = torch.from_numpy(self.augmenter(array, rng)).to(x.device), None
             for k, i in enumerate(indices):
                 out[i] = augmented[k * batch : (k + 1) * batch]
-        return out  # type: ignore[return-value]
+                if tau is not None:  # context time = crop start + view time x crop step
+                    w = windows[i]
+                    step = (w.span - 1.0) / max(w.length - 1, 1)  # (B,)
+                    part = tau[k * batch : (k + 1) * batch]  # (B, L)
+                    times[i] = w.start[:, None] + part * step[:, None]
+        return Views(out, None if rng is not None else times)  # type: ignore[arg-type]
+
+
+class Views(list):
+    """The views of one batch (a list of ``(B, C, L)`` tensors, globals first) and, where
+    known, ``source_times``: one ``(B, L)`` float64 tensor per view, the context time of each
+    of its samples. The dense (timestamp-level) objective pairs views through these times."""
+
+    def __init__(self, views: list[Tensor], source_times: list[Tensor] | None = None) -> None:
+        super().__init__(views)
+        self.source_times = source_times
+
+    def dense_pairs(self, n_a: int, n_b: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Positions of views 0 and 1 that show the same moment
+        (:func:`swav_ts.timeseries.dense.pair_positions`); the dense objective's pairs."""
+        if self.source_times is None:
+            raise ValueError(
+                "the dense objective needs the views' source times (the torch augmentation "
+                "engine); set swav.dense_prototypes=0 for the tsaug engine"
+            )
+        return pair_positions(self.source_times[0], self.source_times[1], n_a, n_b)

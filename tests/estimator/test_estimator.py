@@ -130,6 +130,8 @@ def test_bad_input(fitted, tiny):
         TimeSeriesSwAV(encoder="nope", epochs=1).fit(tiny[0])
     with pytest.raises(TypeError, match="real numbers"):
         fitted.transform(np.array([[["a"]]]))
+    with pytest.raises(ValueError, match="fit got an empty list: pass Recordings"):
+        TimeSeriesSwAV().fit([])
 
 
 def test_impute(tiny):

@@ -104,6 +104,48 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
         assert torch.equal(ca["model"][name], cb["model"][name]), name
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_with_one_line_and_resumes_identically(tmp_path, sig):
+    ref_dir, run_dir = tmp_path / "reference", tmp_path / "stopped"
+    reference = subprocess.Popen(
+        _pretrain_cmd(ref_dir), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    victim = subprocess.Popen(
+        _pretrain_cmd(run_dir), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    ckpt = run_dir / CHECKPOINT_NAME
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and victim.poll() is None:
+        seen = _ckpt_iteration(ckpt) if ckpt.exists() else None
+        if seen is not None and seen >= 6:
+            victim.send_signal(sig)
+            break
+        time.sleep(0.02)
+    _, err = victim.communicate(timeout=120)
+    err = err.decode()
+    assert victim.returncode == 128 + sig, err[-2000:]
+    stopped_at = load_training_checkpoint(ckpt)["iteration"]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err, err[-2000:]
+    assert lines[-1] == (
+        f"swav-ts pretrain: interrupted ({signal.Signals(sig).name}: checkpoint at iteration "
+        f"{stopped_at} kept in {ckpt}; rerun the same command to resume)"
+    ), err[-2000:]
+    assert not (run_dir / "model.safetensors").exists()
+
+    resumed = subprocess.run(
+        _pretrain_cmd(run_dir), env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {run_dir} at iteration {stopped_at} of 147" in resumed.stderr
+    assert reference.wait(timeout=300) == 0
+    a = _safetensors(ref_dir / "model.safetensors")
+    b = _safetensors(run_dir / "model.safetensors")
+    for name in a:
+        assert torch.equal(a[name], b[name]), f"{name} differs after stop + resume"
+
+
 # ------------------------------------------------------------------ failed writes
 def _run(run_dir, **kw):
     model = tiny_model()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from swav_ts.core.config import ConfigError, load_config, read_yaml, to_dict
-from swav_ts.timeseries.config import TimeSeriesConfig
+from swav_ts.timeseries.config import TimeSeriesConfig, hapt_recipe
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "timeseries"
 
@@ -25,10 +25,12 @@ def _keys(d, prefix=""):
     return out
 
 
-def test_hapt_yaml_mirrors_dataclass():
+def test_hapt_yaml_mirrors_dataclass_and_the_packaged_recipe():
     yaml_keys = _keys(read_yaml(CONFIGS / "hapt.yaml"))
     dataclass_keys = _keys(to_dict(TimeSeriesConfig()))
     assert yaml_keys == dataclass_keys
+    # the demo's packaged recipe (wheel installs have no configs/ folder) is the same
+    assert to_dict(load_config(TimeSeriesConfig, CONFIGS / "hapt.yaml")) == to_dict(hapt_recipe())
 
 
 def test_cross_field_validation():

@@ -77,8 +77,11 @@ class TorchAugmenter(EngineBase):
         self.scale = None if self._scale is None else torch.from_numpy(self._scale)
         self._basis_cache: dict[tuple, Tensor] = {}
 
-    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
-        """Augment ``x`` (B, C, T); returns a new tensor of the same shape/dtype/device."""
+    def __call__(
+        self, x: Tensor, generator: torch.Generator, return_times: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """Augment ``x`` (B, C, T); returns a new tensor of the same shape/dtype/device (and,
+        with ``return_times``, :meth:`source_times` ``(B, T)``)."""
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor (B, C, T), got {type(x).__name__}")
         if not x.is_floating_point():
@@ -92,6 +95,8 @@ class TorchAugmenter(EngineBase):
                 f"input {n_channels} (shape {tuple(x.shape)})"
             )
         params = self.sample_params(batch, n_channels, n_timepoints, generator, x.device)
+        if return_times:
+            return self.apply(x, params), self.source_times(params, batch, n_timepoints, x.device)
         return self.apply(x, params)
 
     # ------------------------------------------------------------------ sampling
@@ -213,25 +218,44 @@ class TorchAugmenter(EngineBase):
             )  # (T, n_knots) float64
         return self._basis_cache[key]
 
-    def _apply_time_warp(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
-        n_timepoints = x.shape[2]
-        basis = self._basis("linear", p["speed"].shape[1], n_timepoints, x.device)
-        speed = p["speed"].double() @ basis.T  # (B, T)
-        speed = torch.where(p["apply"][:, None], speed, torch.ones_like(speed))
+    def _warp_tau(self, p: dict[str, Tensor], n_timepoints: int, device) -> Tensor:
+        """Source time of each output time point of the time warp, ``(B, T)`` float64."""
+        basis = self._basis("linear", p["speed"].shape[1], n_timepoints, device)
+        speed = p["speed"].double().to(device) @ basis.T  # (B, T)
+        speed = torch.where(p["apply"].to(device)[:, None], speed, torch.ones_like(speed))
         steps = 0.5 * (speed[:, 1:] + speed[:, :-1])  # (B, T-1)
         cum = torch.cat([torch.zeros_like(speed[:, :1]), steps.cumsum(dim=1)], dim=1)  # (B, T)
-        tau = (n_timepoints - 1) * cum / cum[:, -1:]  # (B, T) source time of each output t
-        return linear_gather(x, tau)
+        return (n_timepoints - 1) * cum / cum[:, -1:]  # (B, T)
+
+    def _permutation_src(self, p: dict[str, Tensor], n_timepoints: int, device) -> Tensor:
+        """Source index of each output time point of the permutation, ``(B, T)`` long."""
+        order = p["order"].to(device)  # (B, n)
+        seg = torch.from_numpy(segment_ids(order.shape[1], n_timepoints)).to(device)  # (T,)
+        position = order.argsort(dim=1)  # (B, n) output position of each original segment
+        t = torch.arange(n_timepoints, device=device)
+        key = position[:, seg] * n_timepoints + t  # (B, T)
+        src = key.argsort(dim=1)  # (B, T)
+        return torch.where(p["apply"].to(device)[:, None], src, t.expand_as(src))
+
+    def source_times(self, params: TorchAugmentParams, batch: int, n_timepoints: int, device):
+        """Where each output time point of :meth:`apply` comes from in its input: ``(B, T)``
+        float64 input times (fractional after a time warp). The dense objective pairs views
+        by these times. Only the time warp and the permutation move time."""
+        times = torch.arange(n_timepoints, device=device, dtype=torch.float64).expand(batch, -1)
+        if "time_warp" in params:
+            times = self._warp_tau(params["time_warp"], n_timepoints, device)
+        if "permutation" in params:
+            times = times.gather(
+                1, self._permutation_src(params["permutation"], n_timepoints, device)
+            )
+        return times
+
+    def _apply_time_warp(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
+        return linear_gather(x, self._warp_tau(p, x.shape[2], x.device))
 
     def _apply_permutation(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
         batch, n_channels, n_timepoints = x.shape
-        order = p["order"]  # (B, n)
-        seg = torch.from_numpy(segment_ids(order.shape[1], n_timepoints)).to(x.device)  # (T,)
-        position = order.argsort(dim=1)  # (B, n) output position of each original segment
-        t = torch.arange(n_timepoints, device=x.device)
-        key = position[:, seg] * n_timepoints + t  # (B, T)
-        src = key.argsort(dim=1)  # (B, T) source index for each output time point
-        src = torch.where(p["apply"][:, None], src, t.expand_as(src))
+        src = self._permutation_src(p, n_timepoints, x.device)  # (B, T)
         return x.gather(2, src[:, None, :].expand(batch, n_channels, n_timepoints))
 
     def _apply_rotation(self, x: Tensor, p: dict[str, Tensor]) -> Tensor:
