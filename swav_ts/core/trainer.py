@@ -5,6 +5,9 @@ Reads top to bottom: set-up, resume, then epochs of iterations, each one call of
 loss with optional queue, backward, prototype freeze, optimizer step), then logging and
 checkpoints. Modality code enters only through the dataset and ``make_views`` (a batch -> list
 of crop tensors on the device).
+
+(About 500 lines: the set-up, resume, checkpoint and logging of one run live together in one
+class, read top to bottom; the step is ``core/step.py``, clean stops ``core/signals.py``.)
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import json
 import logging
 import math
 import random
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,13 +36,14 @@ from swav_ts.core.checkpoint import (
     rng_state,
     set_rng_state,
 )
-from swav_ts.core.config import SwAVConfig, save_config, to_dict
+from swav_ts.core.config import SwAVConfig, changed_keys, save_config, to_dict
 from swav_ts.core.model import SwAVModel
 from swav_ts.core.monitor import CollapseMonitor, LossWindow, MetricsWriter, NaNGuard
 from swav_ts.core.optim import build_optimizer
 from swav_ts.core.queue import EmbeddingQueue
 from swav_ts.core.sampler import ResumableDistributedSampler
 from swav_ts.core.schedules import warmup_cosine_schedule
+from swav_ts.core.signals import StopOnSignal, TrainingInterrupted
 from swav_ts.core.step import MakeViews, SwAVStep
 
 __all__ = [
@@ -166,58 +168,6 @@ def train(
         ) from exc
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on SIGINT/SIGTERM at a step boundary, after saving a checkpoint."""
-
-    def __init__(self, signum: int, iteration: int, checkpoint: Path) -> None:
-        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
-        name = signal.Signals(signum).name
-        super().__init__(
-            f"{name}: checkpoint at iteration {iteration} kept in {checkpoint}; rerun the same "
-            "command to resume"
-        )
-
-
-class _StopOnSignal:
-    """Turn the first SIGINT/SIGTERM into a request to stop at the next step boundary (a
-    second one interrupts at once). Only in the main thread of a single-process run: several
-    processes would stop at different iterations and leave their collectives waiting."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and threading.current_thread() is threading.main_thread()
-        self.signal: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal is not None:  # the second signal: stop now
-            raise KeyboardInterrupt
-        self.signal = signum
-        logger.warning("%s: stopping after this step", signal.Signals(signum).name)
-
-    def __enter__(self) -> _StopOnSignal:
-        if self.enabled:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
-def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two nested config mappings."""
-    out = []
-    for key in sorted(old.keys() | new.keys()):
-        a, b = old.get(key), new.get(key)
-        dotted = f"{prefix}{key}"
-        if isinstance(a, dict) and isinstance(b, dict) and key != "kwargs":
-            out += _changed_keys(a, b, dotted + ".")
-        elif a != b:
-            out.append(f"{dotted}: {a!r} -> {b!r}")
-    return out
-
-
 class _Training:
     """State of one :func:`train` call: set up in ``__init__``, run by :meth:`fit`."""
 
@@ -332,7 +282,7 @@ class _Training:
         self.ckpt_path = run_dir / CHECKPOINT_NAME
         self.history: list[dict[str, Any]] = []
         self.nan_guard = NaNGuard(device)
-        self.stop = _StopOnSignal(enabled=False)
+        self.stop = StopOnSignal(enabled=False)
 
     # ------------------------------------------------------------------ queue
     def make_queue(self) -> EmbeddingQueue:
@@ -345,7 +295,7 @@ class _Training:
         """Restore model, optimizer, scaler, queue, history and RNG; the iteration reached."""
         ckpt = load_training_checkpoint(self.ckpt_path)
         saved_cfg = json.loads(ckpt["config"])
-        changed = _changed_keys(saved_cfg, json.loads(json.dumps(to_dict(self.config))))
+        changed = changed_keys(saved_cfg, json.loads(json.dumps(to_dict(self.config))))
         if changed:
             logger.warning(
                 "resuming %s with a config that differs from the saved one: %s",
@@ -430,7 +380,7 @@ class _Training:
         )
         self.metrics = MetricsWriter(self.run_dir, tcfg.metrics_format, enabled=self.is_main)
         iteration = start_iter
-        with _StopOnSignal(enabled=not self.distributed) as stop:
+        with StopOnSignal(enabled=not self.distributed) as stop:
             self.stop = stop
             for epoch in range(start_iter // self.iters_per_epoch, tcfg.epochs):
                 iteration = self.run_epoch(epoch, iteration, stop_after_iters)

@@ -135,7 +135,7 @@ class RecordingSource:
         h.update(json.dumps([self.kind, self.description, self.read_options], default=str).encode())
         if self.kind == "memory":
             data = self._memory
-            items = [data] if isinstance(data, np.ndarray) else list(data)
+            items = [data] if isinstance(data, (np.ndarray, Recording)) else list(data)
             for item in items:
                 arr = item.signals if isinstance(item, Recording) else np.asarray(item)
                 h.update(np.ascontiguousarray(arr).tobytes())

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.core.config import ConfigError, from_dict, read_yaml, to_dict
+from swav_ts.core.config import ConfigError, changed_keys, from_dict, read_yaml, to_dict
 from swav_ts.core.distributed import get_world_size
 from swav_ts.core.model import SwAVModel
 from swav_ts.core.trainer import train
@@ -150,11 +150,10 @@ def _check_run_folder(run_dir: Path, request: dict, allow_config_change: bool) -
             )
         return False
     saved = json.loads(path.read_text())
-    old, new = _flat(saved["config"]), _flat(request["config"])
-    diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    diff = changed_keys(saved["config"], request["config"])
     data_changed = saved.get("data") != request["data"]
     if (diff or data_changed) and not allow_config_change:
-        parts = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:8]]
+        parts = diff[:8]
         if len(diff) > 8:
             parts.append(f"and {len(diff) - 8} more")
         if data_changed:

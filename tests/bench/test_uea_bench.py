@@ -17,5 +17,6 @@ def test_uea_benchmark_basicmotions():
     res = run_uea_benchmark(["BasicMotions"], seeds=(0,))  # default folder: datasets/uea
     (row,) = res["rows"]
     assert row["dataset"] == "BasicMotions" and row["n_train"] == 40 and row["shape"] == "6x100"
-    assert 0.5 < row["swav_acc_mean"] <= 1.0  # 4 classes: chance is 0.25
-    assert row["ts2vec_published"] == 0.975
+    assert 0.5 < row["swav_svm_mean"] <= 1.0  # 4 classes: chance is 0.25
+    assert 0.5 < row["swav_lr_mean"] <= 1.0
+    assert row["ts2vec_published_svm"] == 0.975

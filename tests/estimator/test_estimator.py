@@ -217,3 +217,27 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     )
     # what cannot work is lowered even when chosen (K above the 8 samples assigned at once)
     assert resolved(40, 100, batch_size=8, n_prototypes=30).swav.n_prototypes == 8
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3, 4, 6, 24])
+def test_defaults_work_for_any_channel_count(n_channels, caplog):
+    """The built-in defaults on unnamed data of any width: nothing is rotated (no sensor is
+    declared), every default fits, the embeddings are finite."""
+    rng = np.random.default_rng(n_channels)
+    X = rng.standard_normal((40, n_channels, 64)).cumsum(-1).astype(np.float32)
+    with caplog.at_level("INFO", logger="swav_ts.timeseries.views"):
+        est = TimeSeriesSwAV(random_state=0, epochs=1, device="cpu").fit(X)
+    Z = est.transform(X)
+    assert Z.shape[0] == 40 and np.isfinite(Z).all()
+    assert "nothing is rotated" in caplog.text
+
+
+def test_a_named_accelerometer_is_rotated_by_default(caplog):
+    from swav_ts.data import Recording
+
+    rng = np.random.default_rng(0)
+    sig = rng.standard_normal((3, 3000)).cumsum(-1).astype(np.float32) / 30
+    rec = Recording(sig, None, 50.0, ["acc_x", "acc_y", "acc_z"], 0.0, "watch")
+    with caplog.at_level("INFO", logger="swav_ts.timeseries.views"):
+        TimeSeriesSwAV(random_state=0, epochs=1, device="cpu", context_length=128).fit(rec)
+    assert "sensor triplets [('acc_x', 'acc_y', 'acc_z')] turn together" in caplog.text

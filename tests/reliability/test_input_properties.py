@@ -91,9 +91,10 @@ def _frame(rng, rate, n, kinds):
     c = int(rng.integers(0, 6))
     filled = np.zeros(n, dtype=bool)  # samples the reader fills by interpolation
     if "short_nan" in kinds:
-        a = int(rng.integers(1, n - 6))
-        data[c, a : a + max(1, int(0.05 * rate))] = np.nan  # <= 0.05 s: interpolated
-        filled[a : a + max(1, int(0.05 * rate))] = True
+        gap = max(1, int(0.05 * rate))
+        a = int(rng.integers(1, n - gap - 1))  # inside the log (at the ends it is held)
+        data[c, a : a + gap] = np.nan  # <= 0.05 s: interpolated
+        filled[a : a + gap] = True
     if "long_nan" in kinds:
         a = int(rng.integers(1, n - int(0.5 * rate) - 1))
         data[c, a : a + int(0.5 * rate)] = np.nan  # 0.5 s inside the log: stays missing
