@@ -1,4 +1,4 @@
-"""``swav-ts`` command line: pretrain, evaluate, embed, demo, bench."""
+"""``swav-ts`` command line: pretrain, evaluate, embed, export, demo, bench."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "uea": "swav_ts.bench.uea",
     "cifar": "swav_ts.bench.image cifar",
     "image-throughput": "swav_ts.bench.image throughput",
+    "export": "swav_ts.bench.export",
 }
 
 
@@ -192,6 +193,36 @@ def _require_parquet(path: Path) -> None:
         ) from None
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.export import file_size_mib, load_exported
+
+    if args.int8 and args.format != "onnx":
+        raise ValueError("--int8 needs --format onnx")
+    if args.int8 and not args.calibration:
+        raise ValueError("--int8 needs --calibration hapt|FILE.npy (a few hundred windows)")
+    est = TimeSeriesSwAV.load(args.model)
+    try:
+        path = est.export(
+            args.out,
+            format=args.format,
+            scores=args.scores,
+            dynamic_length=not args.fixed_length,
+            int8=args.int8,
+            calibration=args.calibration,
+        )
+        exported = load_exported(path)
+    except ImportError as exc:  # the optional export extra is missing: say how to install it
+        print(f"swav-ts export: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {path} ({args.format}{', int8' if args.int8 else ''}, "
+        f"{file_size_mib(path):.2f} MiB): {exported.contract.describe()} -> "
+        f"{exported.output_names}"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from swav_ts.demo import format_results, run_demo
 
@@ -279,6 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
         "model's channel names; other columns, such as labels, are left out)",
     )
 
+    ex = sub.add_parser("export", help="export a model to ONNX or TorchScript (docs/deploy.md)")
+    ex.add_argument("--model", required=True, help="model.safetensors")
+    ex.add_argument("--out", required=True, help="output file (.onnx, or .pt for TorchScript)")
+    ex.add_argument("--format", default="onnx", choices=["onnx", "torchscript"])
+    ex.add_argument("--scores", action="store_true", help="also output the prototype scores")
+    ex.add_argument(
+        "--fixed-length",
+        action="store_true",
+        help="accept only the model's window length (default: any length >= the minimum)",
+    )
+    ex.add_argument("--int8", action="store_true", help="static int8 quantisation (ONNX)")
+    ex.add_argument(
+        "--calibration",
+        default=None,
+        metavar="hapt|FILE.npy",
+        help="calibration windows (n, C, T) in sensor units for --int8",
+    )
+
     de = sub.add_parser("demo", help="pretrain + evaluate on the shipped HAPT data")
     de.add_argument("--config", default=None)
     de.add_argument("--out", default="runs/demo")
@@ -319,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_embed(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "export":
+            return cmd_export(args)
         return cmd_bench(args, rest)
     except (ConfigError, ValueError, TypeError, FileNotFoundError) as exc:
         print(f"swav-ts {args.command}: error: {exc}", file=sys.stderr)

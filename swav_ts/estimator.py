@@ -527,6 +527,16 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
+    def export(self, path: str | Path, format: str = "onnx", **kwargs: Any) -> Path:
+        """Write the model as an ONNX or TorchScript file for deployment (sensor-unit windows
+        in, embeddings out, the input contract in its metadata); see
+        :func:`swav_ts.export.export_model` for the options (``scores``, ``dynamic_length``,
+        ``int8``, ``calibration``). ONNX needs ``pip install "swav-ts[export]"``."""
+        from swav_ts.export import export_model
+
+        self._check_fitted()
+        return export_model(self, path, format=format, **kwargs)
+
 
 def _jsonable_params(params: dict) -> dict:
     out = {}

@@ -1,0 +1,163 @@
+"""Static int8 quantisation (QDQ) of an ONNX export, calibrated on sensor windows."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from swav_ts.data.contract import InputContract, check_windows
+from swav_ts.export.format import INPUT, _require, _save_onnx
+
+
+def calibration_windows(
+    spec: np.ndarray | str | Path,
+    contract: InputContract,
+    n: int = 300,
+    seed: int = 0,
+    fixed_length: bool = False,
+) -> np.ndarray:
+    """Calibration windows ``(n, C, T)`` float32 in sensor units for int8 quantisation.
+
+    Parameters
+    ----------
+    spec : ndarray (m, C, T), "hapt" or path to a ``.npy`` file
+        ``"hapt"``: the HAPT training windows (the model's channels must be HAPT's).
+    contract : InputContract
+        The model's; the windows are checked against it (channel count, minimum length).
+    n : int
+        At most this many windows, drawn without replacement (seeded).
+    fixed_length : bool
+        Crop (or refuse shorter) windows to the model's window length.
+    """
+    if isinstance(spec, str) and spec == "hapt":
+        from swav_ts.data.hapt import load_hapt, load_hapt_recordings
+
+        hapt_channels = load_hapt_recordings("train")[0].channel_names
+        if contract.named and list(contract.channel_names) != list(hapt_channels):
+            raise ValueError(
+                f"calibration 'hapt' has channels {hapt_channels}; the model needs "
+                f"{contract.channel_names}: pass windows of the model's own data"
+            )
+        X, _, _ = load_hapt("train")
+    elif isinstance(spec, (str, Path)):
+        p = Path(spec)
+        if p.suffix != ".npy" or not p.is_file():
+            raise ValueError(f"calibration {spec!r}: expected 'hapt' or an existing .npy file")
+        X = np.load(p, allow_pickle=False)
+    else:
+        X = np.asarray(spec)
+    if X.ndim != 3:
+        raise ValueError(f"calibration windows must be (n, C, T), got shape {X.shape}")
+    X = np.asarray(X, dtype=np.float32)
+    if fixed_length:
+        if X.shape[2] < contract.window_length:
+            raise ValueError(
+                f"calibration windows have {X.shape[2]} samples; the fixed-length export "
+                f"needs {contract.window_length}"
+            )
+        X = X[..., : contract.window_length]
+    check_windows(X, contract, name="calibration windows")
+    X = X[np.isfinite(X).all(axis=(1, 2))]
+    if len(X) == 0:
+        raise ValueError("calibration: no window without NaN/inf")
+    if len(X) > n:
+        X = X[np.sort(np.random.default_rng(seed).choice(len(X), n, replace=False))]
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def quantize_onnx(
+    fp32_path: str | Path,
+    out_path: str | Path,
+    calibration: np.ndarray,
+    *,
+    per_channel: bool = True,
+    method: Literal["minmax", "percentile", "entropy"] = "minmax",
+    batch_size: int = 32,
+) -> Path:
+    """Static int8 quantisation (QDQ format) of an exported fp32 ONNX file.
+
+    Weights are quantised to int8 (per output channel), activations to uint8 with ranges
+    calibrated on ``calibration`` windows (ONNX Runtime's ``quantize_static``; dynamic
+    quantisation leaves the convolutions in float). The metadata is carried over, with
+    ``swav_ts.quantization`` describing the scheme.
+
+    Parameters
+    ----------
+    fp32_path, out_path : path
+    calibration : ndarray (n, C, T) float32
+        Windows in sensor units (see :func:`calibration_windows`).
+    per_channel : bool, default True
+    method : {"minmax", "percentile", "entropy"}
+        Calibration method.
+    batch_size : int
+        Calibration windows per inference.
+    """
+    _require("onnxruntime", "int8 quantisation")
+    onnx = _require("onnx", "int8 quantisation")
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    fp32_path, out_path = Path(fp32_path), Path(out_path)
+    meta = {
+        p.key: p.value for p in onnx.load(str(fp32_path), load_external_data=False).metadata_props
+    }
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "percentile": CalibrationMethod.Percentile,
+        "entropy": CalibrationMethod.Entropy,
+    }
+    if method not in methods:
+        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")
+    calibration = np.ascontiguousarray(calibration, dtype=np.float32)
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(range(0, len(calibration), batch_size))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            start = next(self._it, None)
+            if start is None:
+                return None
+            return {INPUT: calibration[start : start + batch_size]}  # (b, C, T)
+
+    with tempfile.TemporaryDirectory(prefix="swav_ts_quant_") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=False)
+        q = Path(tmp) / "int8.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_static(
+                str(pre),
+                str(q),
+                _Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=methods[method],
+                extra_options={"CalibTensorRangeSymmetric": False},
+            )
+        model = onnx.load(str(q))
+        meta["swav_ts.quantization"] = (
+            f"int8 static QDQ (onnxruntime {_ort_version()}): weights int8 "
+            f"{'per channel' if per_channel else 'per tensor'}, activations uint8, "
+            f"{method} calibration on {len(calibration)} windows"
+        )
+        _save_onnx(model, out_path, meta)
+    return out_path
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__

@@ -1,0 +1,181 @@
+"""ONNX / TorchScript export: parity with the torch model, lengths, metadata, bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+from swav_ts import TimeSeriesSwAV, __version__
+from swav_ts.export import (
+    EXPORT_FORMAT,
+    ExportGraph,
+    _MaxPool1dAs2d,
+    export_model,
+    load_exported,
+)
+
+from .conftest import DEBUG
+
+
+def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
+    """Largest difference relative to the largest reference value."""
+    return float(np.abs(a - ref).max() / np.abs(ref).max())
+
+
+@pytest.mark.parametrize("kind", ["onnx", "torchscript"])
+def test_embeddings_and_scores_equal_the_torch_model(est, exports, hapt_tiny, kind):
+    X = hapt_tiny["X_test"]  # (60, 6, 128) real windows in sensor units
+    model = load_exported(exports[kind], threads=1)
+    assert model.backend == kind
+    assert model.output_names == ["embedding", "prototype_scores"]
+    out = model.run(X)
+    assert out["embedding"].shape == (60, est.n_features_out_)
+    assert rel_err(out["embedding"], est.transform(X)) <= 1e-5
+    assert rel_err(out["prototype_scores"], est.prototype_scores(X)) <= 1e-5
+    assert rel_err(model(X[:1]), est.transform(X[:1])) <= 1e-5  # batch 1
+
+
+def test_onnx_length_is_dynamic_and_checked_against_the_minimum(est, exports, hapt_tiny):
+    model = load_exported(exports["onnx"], threads=1)
+    X = hapt_tiny["X_test"][:5]
+    long = np.concatenate([X, X], axis=2)  # (5, 6, 256)
+    for windows in (X[..., :96], X, long, X[..., : est.min_length_]):
+        assert rel_err(model(windows), est.transform(windows)) <= 1e-5
+    dims = onnx.load(str(exports["onnx"])).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param != "" for d in dims] == [True, False, True]  # batch, channels, time
+    with pytest.raises(ValueError, match="minimum of 8"):
+        model(X[..., :7])
+
+
+def test_fixed_length_export_takes_only_the_window_length(est, exports, hapt_tiny):
+    model = load_exported(exports["onnx_fixed"], threads=1)
+    assert not model.dynamic_length and model.output_names == ["embedding"]
+    X = hapt_tiny["X_test"][:4, :, :96]
+    assert rel_err(model(X), est.transform(X)) <= 1e-5
+    dims = onnx.load(str(exports["onnx_fixed"])).graph.input[0].type.tensor_type.shape.dim
+    assert dims[2].dim_value == 96
+    with pytest.raises(ValueError, match="fixed length of 96"):
+        model(hapt_tiny["X_test"][:4])
+
+
+def test_maxpool_rewrite_is_exact():
+    torch.manual_seed(0)
+    pool = torch.nn.MaxPool1d(2, 2, padding=1)
+    for length in (7, 8, 96, 129):
+        x = torch.randn(3, 4, length)
+        assert torch.equal(_MaxPool1dAs2d(pool)(x), pool(x))
+
+
+@pytest.mark.parametrize("kind", ["onnx", "torchscript"])
+def test_metadata_travels_in_the_file(est, exports, kind):
+    model = load_exported(exports[kind])
+    assert model.contract == est.contract_
+    meta = model.metadata
+    assert meta["swav_ts.format"] == EXPORT_FORMAT
+    assert meta["swav_ts.version"] == __version__
+    assert json.loads(meta["swav_ts.channel_names"]) == est.channel_names_
+    assert json.loads(meta["swav_ts.rate_hz"]) == 50.0
+    assert int(meta["swav_ts.window_length"]) == 96 and int(meta["swav_ts.min_length"]) == 8
+    assert json.loads(meta["swav_ts.plausible_low"]) == est.contract_.low
+    assert json.loads(meta["swav_ts.outputs"]) == ["embedding", "prototype_scores"]
+    if kind == "onnx":  # readable without swav_ts
+        props = {p.key: p.value for p in onnx.load(str(exports[kind])).metadata_props}
+        assert props == meta
+
+
+def test_int8_export(est, exports, hapt_tiny):
+    model = load_exported(exports["int8"], threads=1)
+    assert model.metadata["swav_ts.quantization"].startswith("int8 static QDQ")
+    ops = {n.op_type for n in onnx.load(str(exports["int8"])).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    X = hapt_tiny["X_test"]
+    z, ref = model(X), est.transform(X)
+    cos = (z * ref).sum(1) / np.linalg.norm(z, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() > 0.98
+    assert 0 < rel_err(z, ref) < 0.2  # quantised: close, not equal
+
+
+def test_exporting_an_unfitted_model_raises(tmp_path):
+    with pytest.raises(NotFittedError):
+        TimeSeriesSwAV().export(tmp_path / "m.onnx")
+    with pytest.raises(NotFittedError):
+        export_model(TimeSeriesSwAV(config=DEBUG), tmp_path / "m.pt", "torchscript")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_export_arguments(est, tmp_path):
+    with pytest.raises(ValueError, match="format must be"):
+        est.export(tmp_path / "m.bin", format="tflite")
+    with pytest.raises(ValueError, match="format='onnx' only"):
+        est.export(tmp_path / "m.pt", format="torchscript", int8=True, calibration="hapt")
+    with pytest.raises(ValueError, match="calibration windows"):
+        est.export(tmp_path / "m.onnx", int8=True)
+
+
+def test_loaded_model_checks_its_input(exports, hapt_tiny):
+    model = load_exported(exports["torchscript"])
+    X = hapt_tiny["X_test"][:3].copy()
+    with pytest.raises(ValueError, match=r"has 5 channels but the model was fitted on 6"):
+        model(X[:, :5])
+    with pytest.raises(ValueError, match=r"shape \(n, 6, time\)"):
+        model(X[0])
+    X[0, 1, 5] = np.nan
+    with pytest.raises(ValueError, match="1 NaN/infinite"):
+        model(X)
+    with pytest.raises(ValueError, match="without scores"):
+        load_exported(exports["onnx_fixed"]).prototype_scores(hapt_tiny["X_test"][:3, :, :96])
+
+
+def test_a_foreign_onnx_file_is_refused(tmp_path):
+    node = onnx.helper.make_node("Identity", ["windows"], ["embedding"])
+    vi = onnx.helper.make_tensor_value_info
+    graph = onnx.helper.make_graph(
+        [node],
+        "g",
+        [vi("windows", onnx.TensorProto.FLOAT, [1, 6, 8])],
+        [vi("embedding", onnx.TensorProto.FLOAT, [1, 6, 8])],
+    )
+    path = tmp_path / "foreign.onnx"
+    onnx.save(onnx.helper.make_model(graph), str(path))
+    with pytest.raises(ValueError, match="not a swav_ts export"):
+        load_exported(path)
+    with pytest.raises(FileNotFoundError):
+        load_exported(tmp_path / "missing.onnx")
+
+
+def test_without_onnxruntime_the_error_says_how_to_install(exports, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
+    with pytest.raises(ImportError, match=r'pip install "swav-ts\[export\]"'):
+        load_exported(exports["onnx"])
+
+
+def test_export_graph_does_not_change_the_estimator(est, hapt_tiny):
+    before = {k: v.clone() for k, v in est.model_.state_dict().items()}
+    graph = ExportGraph(est.model_, scores=True)
+    assert graph.standardize is not est.model_.backbone.standardize
+    assert not any(isinstance(m, torch.nn.MaxPool1d) for m in graph.modules())
+    assert any(isinstance(m, torch.nn.MaxPool1d) for m in est.model_.modules())
+    after = est.model_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "encoder, kwargs",
+    [
+        ("resnet1d", {"widths": [8, 8], "kernel_sizes": [8, 5, 3]}),
+        ("tcn", {"hidden": 8, "depth": 2, "output_dim": 8}),
+    ],
+)
+def test_other_encoders_export_with_a_dynamic_length(encoder, kwargs, tmp_path, hapt_tiny):
+    est = TimeSeriesSwAV.from_config(DEBUG, encoder=encoder, encoder_kwargs=kwargs).fit("hapt")
+    model = load_exported(est.export(tmp_path / "m.onnx"), threads=1)
+    X = hapt_tiny["X_test"][:4]
+    for windows in (X[..., :96], X, X[..., :33]):
+        assert rel_err(model(windows), est.transform(windows)) <= 1e-5
