@@ -4,6 +4,9 @@ Data layout: ``(n_cases, n_channels, n_timepoints)`` float arrays in sensor unit
 :class:`swav_ts.data.Recording` for continuous recordings, or a data source (a path, glob or
 bundled name, see :mod:`swav_ts.data.sources`). ``fit`` is a thin layer over
 :func:`swav_ts.timeseries.pretrain`, the path every entry point shares.
+
+(About 550 lines: the public estimator; most of it is numpy-style docstrings of the
+sklearn API and the input checks of each public method.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ within a ``push``; nothing grows with the length of the stream.
 The stream must be sampled at the model's rate (``rate_hz``): resampling a live stream is out
 of scope (resample on the device, or train a model at the device's rate). Channels are matched
 to the model's by name when the stream declares ``channel_names``.
+
+(About 470 lines: one class whose input checks, buffer and backends are one state machine;
+splitting it would spread the stream's invariants over several files.)
 """
 
 from __future__ import annotations

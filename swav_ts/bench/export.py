@@ -21,6 +21,9 @@ In one run, on ``--threads`` CPU threads (default 1):
 
 Run: ``swav-ts bench export --model runs/hapt/model.safetensors --json runs/bench_export.json``
 (``docs/deploy.md`` has the figures).
+
+(About 470 lines: one benchmark; most of its length is the streaming child process and the
+report.)
 """
 
 from __future__ import annotations

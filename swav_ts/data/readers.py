@@ -3,6 +3,9 @@
 The reader sorts rows by time, merges duplicate timestamps, fills short NaN runs, splits or marks
 long gaps and resamples irregular timestamps onto a uniform grid. Every change is counted in a
 :class:`ReadReport`, which is returned on request and logged as a warning when anything changed.
+
+(About 540 lines: one file-reading protocol — columns, timestamps, NaN runs, gaps,
+resampling, the report — whose steps share the report they fill in.)
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ def hapt_recipe() -> TimeSeriesConfig:
     return from_dict(
         TimeSeriesConfig,
         {
-            "train": {"epochs": 12, "batch_size": 64, "progress": True},
+            "swav": {"dense_prototypes": 30},
+            "train": {"epochs": 6, "batch_size": 64, "progress": True},
             "data": {"source": "hapt", "split": "train", "context_length": 256, "stride": 64},
             "encoder": {"name": "cnn3", "kwargs": {"widths": [64, 128, 256]}},
             "augment": {

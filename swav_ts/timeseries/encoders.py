@@ -16,6 +16,9 @@ trainer rely on:
 
 Encoders are built by name through :func:`create_encoder`; :func:`list_encoders` lists the
 names and :func:`register_encoder` adds new ones.
+
+(About 470 lines: the encoder base class, the registry and the three registered encoders,
+which share the pooling and input-check code of the base class.)
 """
 
 from __future__ import annotations
