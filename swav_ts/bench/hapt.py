@@ -218,10 +218,12 @@ def run_hapt_benchmark(
         write_json(result, path)
 
     # ---------------- the recipe at other budgets (epochs fitted to k x the yardstick)
-    if budgets:
-        epoch_s = result["swav"][0]["epoch_s"] if result["swav"] else None
+    if budgets and not seeds and peer is None:
+        raise ValueError("budgets without --seeds are for the peer alone: add --peer")
+    if budgets and seeds:  # (without seeds: the peer alone, at the budgets)
+        epoch_s = result["swav"][0]["epoch_s"]
         if epoch_s is None:
-            raise ValueError("budgets need at least one recipe run to time an epoch")
+            raise ValueError("budgets need a recipe run that trained at least one epoch")
         overhead_s = result["swav"][0]["pretrain_s"] - epoch_s * result["swav"][0]["epochs"]
         result["swav_budgets"] = []
         for k in budgets:
