@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, write_json
 from swav_ts.timeseries.augment import AugmentConfig
 from swav_ts.timeseries.crops import MultiCropConfig
 from swav_ts.timeseries.views import ViewMaker
@@ -154,20 +154,12 @@ def format_result(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry: run the benchmark, print a table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--n-channels", type=int, default=6)
-    parser.add_argument("--context", type=int, default=128)
-    parser.add_argument("--global-length", type=int, default=96)
-    parser.add_argument("--local-length", type=int, default=48)
-    parser.add_argument("--n-local", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
+    kwargs = add_options(parser, run_augment_benchmark)
     parser.add_argument("--json", type=Path, default=None, help="write the result dict here")
-    args = vars(parser.parse_args(argv))
-    json_path = args.pop("json")
-    results = run_augment_benchmark(**args)
+    args = parser.parse_args(argv)
+    results = run_augment_benchmark(**kwargs(args))
     print(format_result(results))
-    write_json(results, json_path)
+    write_json(results, args.json)
     return 0
 
 

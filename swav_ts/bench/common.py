@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
 import os
 import platform
 import statistics
 import time
+import types
+import typing
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,3 +75,57 @@ def write_json(result: dict[str, Any], path: str | Path | None) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def _option_type(hint: Any) -> tuple[type, bool]:
+    """``(element type, takes several values)`` of a parameter annotation; paths become str."""
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        return (str, False) if Path in args else _option_type(args[0])
+    if origin in (list, tuple, Sequence):
+        return (args[0] if args and args[0] in (int, float) else str), True
+    if hint in (int, float, str, bool):
+        return hint, False
+    raise TypeError(f"no command-line option for a parameter annotated {hint!r}")
+
+
+def add_options(
+    parser: argparse.ArgumentParser,
+    fn: Callable[..., Any],
+    *,
+    skip: Sequence[str] = (),
+    names: dict[str, str] | None = None,
+    helps: dict[str, str] | None = None,
+    choices: dict[str, Sequence[Any]] | None = None,
+) -> Callable[[argparse.Namespace], dict[str, Any]]:
+    """One ``--option`` per parameter of ``fn`` with a default, its type and default read from
+    ``fn``'s signature, so that a benchmark's defaults are written once (in its function).
+
+    ``names`` maps a parameter to its option name when they differ (without ``--``); ``bool``
+    parameters become ``--x`` / ``--no-x``; sequences take zero or more values. Returns a function
+    that turns the parsed namespace into ``fn``'s keyword arguments.
+    """
+    names, helps, choices = names or {}, helps or {}, choices or {}
+    hints = typing.get_type_hints(fn)
+    dests: list[str] = []
+    for name, param in inspect.signature(fn).parameters.items():
+        if name in skip or param.default is inspect.Parameter.empty:
+            continue
+        flag = "--" + names.get(name, name).replace("_", "-")
+        default = param.default
+        kind, many = _option_type(hints[name])
+        note = f"default: {default!r}"
+        extra: dict[str, Any] = {"help": f"{helps[name]} ({note})" if name in helps else note}
+        if name in choices:
+            extra["choices"] = list(choices[name])
+        if kind is bool:
+            extra["action"] = argparse.BooleanOptionalAction
+        else:
+            extra["type"] = kind
+        if many:
+            extra["nargs"] = "*"
+            default = None if default is None else list(default)
+        parser.add_argument(flag, default=default, dest=name, **extra)
+        dests.append(name)
+    return lambda ns: {name: getattr(ns, name) for name in dests}

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
-from swav_ts.bench.common import format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, write_json
 from swav_ts.bench.train import resolve_config
 
 logger = logging.getLogger(__name__)
@@ -369,18 +369,16 @@ def format_result(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: run, print the table, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench ddp", description=__doc__.splitlines()[0])
-    p.add_argument("--iters", type=int, default=30)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--global-batch", type=int, default=128)
-    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    p.add_argument("--max-contexts", type=int, default=None)
-    p.add_argument("--work-dir", default=None, help="keep run folders here")
-    p.add_argument("--no-1x1", action="store_true", help="skip the 1 process x 1 thread run")
+    kwargs = add_options(
+        p,
+        run_ddp_benchmark,
+        names={"single_thread_baseline": "1x1"},
+        helps={"single_thread_baseline": "the 1 process x 1 thread run"},
+        choices={"variants": VARIANTS},
+    )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
-    res = run_ddp_benchmark(
-        a.iters, a.warmup, a.global_batch, a.variants, a.max_contexts, a.work_dir, not a.no_1x1
-    )
+    res = run_ddp_benchmark(**kwargs(a))
     print(format_result(res))
     write_json(res, a.json)
     return res

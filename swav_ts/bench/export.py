@@ -43,7 +43,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    median_time_s,
+    write_json,
+)
 
 __all__ = ["main", "run_export_benchmark"]
 
@@ -412,22 +418,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: print the tables, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench export", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="a saved model (.safetensors), HAPT channels")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--latency-repeats", type=int, default=200)
-    p.add_argument("--batch-repeats", type=int, default=5)
-    p.add_argument("--n-calibration", type=int, default=300)
-    p.add_argument("--probe-windows", type=int, default=None, help="default: all HAPT windows")
-    p.add_argument("--stream-hours", type=float, default=24.0)
-    p.add_argument("--stream-ref-hours", type=float, default=1.0)
-    p.add_argument(
-        "--stream-backends", nargs="*", default=["onnx", "torch"], choices=["onnx", "torch"]
+    kwargs = add_options(
+        p,
+        run_export_benchmark,
+        skip=("exports",),
+        helps={
+            "probe_windows": "default: all HAPT windows",
+            "chunk_s": "stream seconds per push",
+            "stream_backends": "streams to run (none: no stream)",
+        },
+        choices={"stream_backends": ("onnx", "torch")},
     )
-    p.add_argument("--chunk-s", type=float, default=1.0, help="stream seconds per push")
-    p.add_argument("--window-s", type=float, default=None)
-    p.add_argument("--stride-s", type=float, default=None)
-    p.add_argument("--work-dir", default=None)
     p.add_argument("--onnx", default=None, help="measure this fp32 ONNX export of the model")
     p.add_argument("--onnx-int8", default=None, help="measure this int8 ONNX export")
     p.add_argument("--torchscript", default=None, help="measure this TorchScript export")
@@ -437,20 +438,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         p.error("need 0 < --stream-ref-hours < --stream-hours")
     res = run_export_benchmark(
         a.model,
-        threads=a.threads,
-        batch=a.batch,
-        rounds=a.rounds,
-        latency_repeats=a.latency_repeats,
-        batch_repeats=a.batch_repeats,
-        n_calibration=a.n_calibration,
-        probe_windows=a.probe_windows,
-        stream_hours=a.stream_hours,
-        stream_ref_hours=a.stream_ref_hours,
-        stream_backends=a.stream_backends,
-        chunk_s=a.chunk_s,
-        window_s=a.window_s,
-        stride_s=a.stride_s,
-        work_dir=a.work_dir,
+        **kwargs(a),
         exports={
             k: v
             for k, v in (

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, median_time_s, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -224,15 +224,17 @@ def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: run the sections, print the summary table last, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench gpu", description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="cuda")
-    p.add_argument("--quick", action="store_true", help="tiny sizes (CPU smoke test)")
-    p.add_argument("--sections", nargs="+", choices=list(BUDGETS_S), default=list(BUDGETS_S))
-    p.add_argument("--total-budget-s", type=float, default=420.0)
-    p.add_argument("--compile", action="store_true", help="also time the compiled train step")
+    kwargs = add_options(
+        p,
+        run_gpu_benchmark,
+        names={"use_compile": "compile"},
+        helps={"quick": "tiny sizes (CPU smoke test)"},
+        choices={"sections": list(BUDGETS_S)},
+    )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
     torch.set_num_threads(1 if a.device == "cpu" else torch.get_num_threads())
-    res = run_gpu_benchmark(a.device, a.quick, a.sections, a.total_budget_s, a.compile)
+    res = run_gpu_benchmark(**kwargs(a))
     write_json(res, a.json)
     la = res["load_avg"]
     print(

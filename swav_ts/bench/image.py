@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from swav_ts.bench.common import format_table
+from swav_ts.bench.common import add_options, format_table
 from swav_ts.core.config import OptimConfig, SwAVConfig, TrainConfig
 from swav_ts.core.step import SwAVStep
 from swav_ts.evaluation.image import knn_evaluate
@@ -396,63 +396,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="swav-ts bench")
     sub = parser.add_subparsers(dest="which", required=True)
     c = sub.add_parser("cifar", help="small-scale CIFAR-10 pretrain + kNN vs random init")
-    c.add_argument("--data-dir", default=None)
-    c.add_argument("--cache-dir", default=None)
-    c.add_argument("--minutes", type=float, default=28.0, help="pretraining budget")
-    c.add_argument("--subset-per-class", type=int, default=5000)
-    c.add_argument("--knn-train-per-class", type=int, default=5000)
-    c.add_argument("--test-per-class", type=int, default=1000)
-    c.add_argument("--width", type=float, default=0.25)
-    c.add_argument("--batch-size", type=int, default=128)
-    c.add_argument("--prototypes", type=int, default=100)
-    c.add_argument("--max-epochs", type=int, default=200)
-    c.add_argument("--threads", type=int, default=2)
-    c.add_argument("--seed", type=int, default=31)
-    c.add_argument("--local-crops", type=int, default=0, help="16 px crops besides the 2 x 32")
-    c.add_argument("--color-strength", type=float, default=0.5)
+    cifar_kwargs = add_options(
+        c,
+        cifar_small_scale,
+        names={
+            "pretrain_minutes": "minutes",
+            "width_multiplier": "width",
+            "n_prototypes": "prototypes",
+        },
+        helps={"pretrain_minutes": "pretraining budget", "local_crops": "16 px crops besides 2x32"},
+    )
     c.add_argument("--out", default=None)
     t = sub.add_parser("throughput", help="images/s of the 2x224 + 6x96 recipe")
-    t.add_argument("--device", default="cuda")
-    t.add_argument("--quick", action="store_true")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--arch", default="resnet50")
-    t.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
-    t.add_argument("--no-channels-last", action="store_true")
-    t.add_argument("--num-workers", type=int, default=None)
-    t.add_argument("--iters", type=int, default=30)
-    t.add_argument("--max-seconds-per-phase", type=float, default=150.0)
+    throughput_kwargs = add_options(t, gpu_throughput, skip=("warmup_iters", "jpeg_dir"))
     t.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.which == "cifar":
-        result = cifar_small_scale(
-            args.data_dir,
-            args.cache_dir,
-            args.minutes,
-            args.subset_per_class,
-            args.knn_train_per_class,
-            args.test_per_class,
-            args.width,
-            args.batch_size,
-            args.prototypes,
-            args.max_epochs,
-            args.seed,
-            args.threads,
-            args.local_crops,
-            args.color_strength,
-        )
+        result = cifar_small_scale(**cifar_kwargs(args))
     else:
-        result = gpu_throughput(
-            args.device,
-            args.quick,
-            args.batch_size,
-            args.arch,
-            args.precision,
-            not args.no_channels_last,
-            args.num_workers,
-            args.iters,
-            max_seconds_per_phase=args.max_seconds_per_phase,
-        )
+        result = gpu_throughput(**throughput_kwargs(args))
     text = _table(result)
     sys.stdout.write(text + "\n")
     if args.out:

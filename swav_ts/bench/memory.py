@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from swav_ts.bench.common import format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, write_json
 
 __all__ = ["main", "run_memory_benchmark"]
 
@@ -252,18 +252,13 @@ COLUMNS = (
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: print the table, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench memory", description=__doc__.splitlines()[0])
-    p.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
-    p.add_argument("--iters", type=int, default=60)
-    p.add_argument("--warmup-iters", type=int, default=20)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--no-in-memory", action="store_true", help="skip the in-memory comparison")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--work-dir", default=None)
+    kwargs = add_options(
+        p, run_memory_benchmark, skip=("overrides",), helps={"in_memory": "time the in-RAM path"}
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
-    res = run_memory_benchmark(
-        a.scales, a.iters, a.warmup_iters, a.threads, not a.no_in_memory, a.set, a.work_dir
-    )
+    res = run_memory_benchmark(**kwargs(a), overrides=a.overrides)
     cols = [c for c in COLUMNS if c in res["results"][0]]
     print(format_table(res["results"], cols))
     write_json(res, a.json)

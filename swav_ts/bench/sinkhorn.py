@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, median_time_s, write_json
 from swav_ts.core.sinkhorn import sinkhorn
 
 logger = logging.getLogger(__name__)
@@ -93,17 +93,10 @@ def run_sinkhorn_benchmark(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench sinkhorn", description=__doc__)
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 4096, 16384])
-    p.add_argument("--prototypes", type=int, nargs="+", default=[300, 3000])
-    p.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--threads", type=int, default=1)
+    kwargs = add_options(p, run_sinkhorn_benchmark, names={"n_prototypes": "prototypes"})
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
-    res = run_sinkhorn_benchmark(
-        a.batch_sizes, a.prototypes, a.dtypes, a.device, a.repeats, a.threads
-    )
+    res = run_sinkhorn_benchmark(**kwargs(a))
     print(format_table(res["rows"]))
     write_json(res, a.json)
     return res

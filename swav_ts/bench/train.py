@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, write_json
 from swav_ts.core.config import load_config
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.pretrain import pretrain
@@ -285,29 +285,21 @@ def format_result(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: run, print the table, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench train", description=__doc__.splitlines()[0])
-    p.add_argument("--iters", type=int, default=20, help="timed steps per mode")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    kwargs = add_options(
+        p,
+        run_train_benchmark,
+        skip=("compile_modes", "source"),
+        names={"overrides": "set"},
+        helps={"iters": "timed steps per mode", "overrides": "config overrides section.key=value"},
+        choices={"precision": ("fp32", "bf16", "fp16")},
+    )
     p.add_argument(
         "--compile", choices=["off", "on", "both"], default="both", help="torch.compile runs"
     )
-    p.add_argument("--set", nargs="*", default=[], help="config overrides section.key=value")
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[a.compile]
-    res = run_train_benchmark(
-        iters=a.iters,
-        warmup=a.warmup,
-        batch_size=a.batch_size,
-        threads=a.threads,
-        device=a.device,
-        precision=a.precision,
-        compile_modes=modes,
-        overrides=a.set,
-    )
+    res = run_train_benchmark(**kwargs(a), compile_modes=modes)
     print(format_result(res))
     write_json(res, a.json)
     return res

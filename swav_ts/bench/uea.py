@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import swav_ts
-from swav_ts.bench.common import format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, write_json
 
 PUBLISHED_TS2VEC = {"BasicMotions": 0.975, "RacketSports": 0.855}
 
@@ -88,18 +88,14 @@ def run_uea_benchmark(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench uea", description=__doc__)
-    p.add_argument("--datasets", nargs="+", default=["BasicMotions", "RacketSports"])
-    p.add_argument(
-        "--uea-dir",
-        default=None,
-        help="folder with <name>_TRAIN.ts and <name>_TEST.ts (default: the repository's "
-        "datasets/uea)",
+    kwargs = add_options(
+        p,
+        run_uea_benchmark,
+        helps={"uea_dir": "folder with <name>_TRAIN.ts and <name>_TEST.ts (default: datasets/uea)"},
     )
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
-    res = run_uea_benchmark(a.datasets, a.uea_dir, a.seeds, a.threads)
+    res = run_uea_benchmark(**kwargs(a))
     print(format_table(res["rows"]))
     write_json(res, a.json)
     return res

@@ -86,6 +86,13 @@ def _row_label(i: int, is_csv: bool) -> str:
     return f"row {i} (file line {i + 2})" if is_csv else f"row {i}"
 
 
+def _refuse_first(bad: np.ndarray, s: pd.Series, where: str, is_csv: bool, problem: str) -> None:
+    """Raise for the first row flagged in ``bad``: ``<where>, row i: value v <problem>``."""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{where}, {_row_label(i, is_csv)}: value {s.iloc[i]!r} {problem}")
+
+
 def _numeric_column(
     df: pd.DataFrame,
     col: str,
@@ -99,22 +106,13 @@ def _numeric_column(
         return s.to_numpy(dtype=np.float64)
     num = pd.to_numeric(s, errors="coerce")
     bad = num.isna().to_numpy() & s.notna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name}: {what} {col!r}, {_row_label(i, is_csv)}: value {s.iloc[i]!r} is not numeric "
-            f"({int(bad.sum())} non-numeric value(s) in this column)"
-        )
+    where = f"{name}: {what} {col!r}"
+    _refuse_first(bad, s, where, is_csv, f"is not numeric ({int(bad.sum())} such value(s))")
     out = num.to_numpy(dtype=np.float64)
-    if not allow_inf:
+    if not allow_inf:  # resampling would smear inf into NaN/inf over whole segments
         inf = np.isinf(out)
-        if inf.any():  # resampling would smear it into NaN/inf over whole segments
-            i = int(np.flatnonzero(inf)[0])
-            raise ValueError(
-                f"{name}: {what} {col!r}, {_row_label(i, is_csv)}: value {s.iloc[i]!r} is "
-                f"infinite ({int(inf.sum())} infinite value(s) in this column); replace them "
-                "with NaN to have short runs interpolated"
-            )
+        fix = "replace them with NaN to have short runs interpolated"
+        _refuse_first(inf, s, where, is_csv, f"is infinite ({int(inf.sum())} such value(s)); {fix}")
     return out
 
 
@@ -125,12 +123,7 @@ def _time_seconds(
     if pd.api.types.is_datetime64_any_dtype(s) or time_unit == "datetime":
         dt = pd.to_datetime(s, errors="coerce", utc=True)
         bad = dt.isna().to_numpy() & s.notna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{name}: time column {time_col!r}, {_row_label(i, is_csv)}: "
-                f"value {s.iloc[i]!r} is not a date/time"
-            )
+        _refuse_first(bad, s, f"{name}: time column {time_col!r}", is_csv, "is not a date/time")
         return ((dt - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
             dtype=np.float64
         )

@@ -1,5 +1,11 @@
 """The graph that is exported: the fitted model's standardisation, encoder and (optionally)
-prototype scores, frozen, with max pools that keep the window length symbolic."""
+prototype scores, frozen, with max pools that keep the window length symbolic.
+
+An encoder whose per-step features are one ``nn.Sequential`` of Conv1d / BatchNorm1d / ReLU /
+MaxPool1d / Dropout (``cnn3``) is exported as the same arithmetic on ``(B, C, 1, T)``: 2-D
+convolutions with kernels ``(1, k)`` and batch norm folded into them. ONNX Runtime's CPU
+optimiser fuses and reblocks 2-D convolutions (its NCHWc layout) but not 1-D ones; measured in
+docs/deploy.md."""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from swav_ts.timeseries.encoders import pool_sequence
 
 
 class _MaxPool1dAs2d(nn.Module):
@@ -27,6 +35,12 @@ class _MaxPool1dAs2d(nn.Module):
         self.stride = _single(pool.stride if pool.stride is not None else pool.kernel_size)
         self.padding = _single(pool.padding)
         self.ceil_mode = bool(pool.ceil_mode)
+
+    def as_2d(self) -> nn.MaxPool2d:
+        """The same pooling as an ``nn.MaxPool2d`` on ``(B, C, 1, T)``."""
+        return nn.MaxPool2d(
+            (1, self.kernel), (1, self.stride), (0, self.padding), ceil_mode=self.ceil_mode
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.max_pool2d(
@@ -55,6 +69,61 @@ def _swap_maxpool1d(module: nn.Module) -> int:
     return n
 
 
+def _conv2d(conv: nn.Conv1d) -> nn.Conv2d:
+    """``conv`` as a 2-D convolution on ``(B, C, 1, T)`` (kernel ``(1, k)``, always a bias)."""
+    if conv.padding_mode != "zeros":
+        raise ValueError(f"no planar form of {conv!r}")
+    padding = conv.padding if isinstance(conv.padding, str) else (0, _single(conv.padding))
+    out = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        (1, _single(conv.kernel_size)),
+        stride=(1, _single(conv.stride)),
+        padding=padding,
+        dilation=(1, _single(conv.dilation)),
+        groups=conv.groups,
+        bias=True,
+    )
+    with torch.no_grad():
+        out.weight.copy_(conv.weight.unsqueeze(2))  # (W, C/g, 1, k)
+        out.bias.copy_(conv.bias if conv.bias is not None else torch.zeros(conv.out_channels))
+    return out
+
+
+def _fold_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm1d) -> None:
+    """Fold eval-mode ``bn`` into the preceding ``conv``: ``y = s (W x + b - mu) + beta``."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f"no planar form of {bn!r} without running statistics")
+    with torch.no_grad():
+        scale = torch.rsqrt(bn.running_var + bn.eps)  # (W,)
+        if bn.weight is not None:
+            scale = scale * bn.weight
+        shift = -bn.running_mean * scale + (bn.bias if bn.bias is not None else 0.0)
+        conv.weight.mul_(scale[:, None, None, None])
+        conv.bias.copy_(conv.bias * scale + shift)
+
+
+def planar_layers(layers: nn.Sequential) -> nn.Sequential | None:
+    """``layers`` (eval mode) as 2-D operations on ``(B, C, 1, T)``, batch norm folded into
+    the convolutions; ``None`` if a layer has no such form (the graph then stays 1-D)."""
+    out: list[nn.Module] = []
+    try:
+        for m in layers:
+            if isinstance(m, nn.Conv1d):
+                out.append(_conv2d(m))
+            elif isinstance(m, nn.BatchNorm1d) and out and isinstance(out[-1], nn.Conv2d):
+                _fold_batchnorm(out[-1], m)
+            elif isinstance(m, nn.ReLU):
+                out.append(nn.ReLU())
+            elif isinstance(m, (nn.MaxPool1d, _MaxPool1dAs2d)):
+                out.append((m if isinstance(m, _MaxPool1dAs2d) else _MaxPool1dAs2d(m)).as_2d())
+            elif not isinstance(m, (nn.Dropout, nn.Identity)):  # identities in eval mode
+                return None
+    except ValueError:
+        return None
+    return nn.Sequential(*out)
+
+
 class ExportGraph(nn.Module):
     """What is exported: windows in sensor units ``(B, C, T)`` -> embedding ``(B, D)`` and,
     with ``scores``, the prototype scores ``(B, K)``.
@@ -79,7 +148,12 @@ class ExportGraph(nn.Module):
         if dynamic_length:
             _swap_maxpool1d(backbone)
         self.standardize = backbone.standardize
-        self.encoder = backbone.encoder
+        encoder = backbone.encoder
+        self.min_length = int(encoder.min_length)
+        self.pooling = encoder.pooling
+        stack = encoder.sequential_layers()
+        self.planar = planar_layers(stack) if stack is not None else None
+        self.encoder = encoder if self.planar is None else None  # only what is exported
         self.with_scores = bool(scores)
         if self.with_scores:
             self.head = copy.deepcopy(model.projection_head).cpu().float().eval()
@@ -91,7 +165,12 @@ class ExportGraph(nn.Module):
             p.requires_grad_(False)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder.forward_features(self.standardize(windows))  # (B, D)
+        x = self.standardize(windows)  # (B, C, T)
+        if self.planar is None:
+            h = self.encoder.forward_features(x)  # (B, D)
+        else:
+            seq = self.planar(x.unsqueeze(2)).squeeze(2)  # (B, W, T')
+            h = pool_sequence(seq, self.pooling)  # (B, D)
         if not self.with_scores:
             return h
         z = self.head(h)  # (B, F), unit rows

@@ -52,7 +52,7 @@ def _export_onnx_proto(graph: ExportGraph, example: torch.Tensor, dynamic_length
     outputs = [EMBEDDING, SCORES] if graph.with_scores else [EMBEDDING]
     axes: dict[int, Any] = {0: Dim("batch")}
     if dynamic_length:
-        axes[2] = Dim("time", min=max(2, int(graph.encoder.min_length)))
+        axes[2] = Dim("time", min=max(2, int(graph.min_length)))
     kwargs: dict[str, Any] = {}
     if opset is not None:
         kwargs["opset_version"] = int(opset)

@@ -184,6 +184,11 @@ class TimeSeriesEncoder(nn.Module):
         """Per-time-step features ``(B, width, T')`` of a validated batch."""
         raise NotImplementedError
 
+    def sequential_layers(self) -> nn.Sequential | None:
+        """The layers when :meth:`forward_sequence` is exactly one ``nn.Sequential`` applied
+        to the input (``None`` otherwise); the export rewrites such stacks (docs/deploy.md)."""
+        return None
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(B, num_features)`` of a validated batch."""
         return pool_sequence(self.forward_sequence(x), self.pooling)
@@ -467,3 +472,6 @@ class CNN3Encoder(TimeSeriesEncoder):
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)  # (B, W, T')
+
+    def sequential_layers(self) -> nn.Sequential:
+        return self.features

@@ -19,6 +19,7 @@ from swav_ts.export import (
     export_model,
     load_exported,
 )
+from swav_ts.export.graph import planar_layers
 
 from .conftest import DEBUG
 
@@ -62,6 +63,44 @@ def test_fixed_length_export_takes_only_the_window_length(est, exports, hapt_tin
     assert dims[2].dim_value == 96
     with pytest.raises(ValueError, match="fixed length of 96"):
         model(hapt_tiny["X_test"][:4])
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("conv_bias", [True, False])
+def test_planar_rewrite_equals_the_1d_stack(affine, conv_bias):
+    """Conv1d-BN-ReLU-MaxPool-Dropout as 2-D ops with the batch norm folded: same outputs."""
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(5, affine=affine)
+    stack = torch.nn.Sequential(
+        torch.nn.Conv1d(3, 5, 4, padding=2, dilation=2, bias=conv_bias),
+        bn,
+        torch.nn.ReLU(),
+        torch.nn.MaxPool1d(2, 2, padding=1),
+        torch.nn.Dropout(0.3),
+        torch.nn.Conv1d(5, 4, 3, stride=2, padding="valid"),
+    )
+    with torch.no_grad():  # statistics and affine terms far from the identity
+        bn.running_mean.uniform_(-2, 2)
+        bn.running_var.uniform_(0.1, 3)
+        if affine:
+            bn.weight.uniform_(-2, 2)
+            bn.bias.uniform_(-1, 1)
+    stack.eval()
+    planar = planar_layers(stack)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in planar)
+    for length in (9, 64, 131):
+        x = torch.randn(2, 3, length)
+        with torch.no_grad():
+            ref, got = stack(x), planar(x.unsqueeze(2)).squeeze(2)
+        assert got.shape == ref.shape
+        assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+
+
+def test_planar_rewrite_declines_other_layers_and_cnn3_uses_it(est):
+    assert planar_layers(torch.nn.Sequential(torch.nn.Conv1d(2, 2, 3), torch.nn.GELU())) is None
+    assert planar_layers(torch.nn.Sequential(torch.nn.BatchNorm1d(2))) is None  # no conv before
+    graph = ExportGraph(est.model_)
+    assert graph.planar is not None and graph.encoder is None
 
 
 def test_maxpool_rewrite_is_exact():
