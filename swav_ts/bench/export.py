@@ -423,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         run_export_benchmark,
         skip=("exports",),
         helps={
-            "probe_windows": "default: all HAPT windows",
+            "probe_windows": "None: all HAPT windows",
             "chunk_s": "stream seconds per push",
             "stream_backends": "streams to run (none: no stream)",
         },

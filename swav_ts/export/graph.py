@@ -115,8 +115,8 @@ def planar_layers(layers: nn.Sequential) -> nn.Sequential | None:
                 _fold_batchnorm(out[-1], m)
             elif isinstance(m, nn.ReLU):
                 out.append(nn.ReLU())
-            elif isinstance(m, (nn.MaxPool1d, _MaxPool1dAs2d)):
-                out.append((m if isinstance(m, _MaxPool1dAs2d) else _MaxPool1dAs2d(m)).as_2d())
+            elif isinstance(m, nn.MaxPool1d):
+                out.append(_MaxPool1dAs2d(m).as_2d())
             elif not isinstance(m, (nn.Dropout, nn.Identity)):  # identities in eval mode
                 return None
     except ValueError:
@@ -145,14 +145,14 @@ class ExportGraph(nn.Module):
     def __init__(self, model: nn.Module, scores: bool = False, dynamic_length: bool = True):
         super().__init__()
         backbone = copy.deepcopy(model.backbone).cpu().float().eval()
-        if dynamic_length:
-            _swap_maxpool1d(backbone)
         self.standardize = backbone.standardize
         encoder = backbone.encoder
         self.min_length = int(encoder.min_length)
         self.pooling = encoder.pooling
         stack = encoder.sequential_layers()
-        self.planar = planar_layers(stack) if stack is not None else None
+        self.planar = planar_layers(stack) if stack is not None else None  # length-agnostic
+        if self.planar is None and dynamic_length:
+            _swap_maxpool1d(encoder)
         self.encoder = encoder if self.planar is None else None  # only what is exported
         self.with_scores = bool(scores)
         if self.with_scores:
