@@ -115,7 +115,10 @@ def hapt_recipe() -> TimeSeriesConfig:
             "swav": {"dense_prototypes": 30},
             "train": {"epochs": 6, "batch_size": 64, "progress": True},
             "data": {"source": "hapt", "split": "train", "context_length": 256, "stride": 64},
-            "encoder": {"name": "cnn3", "kwargs": {"widths": [64, 128, 256]}},
+            "encoder": {
+                "name": "tcn",
+                "kwargs": {"hidden": 64, "depth": 5, "output_dim": 256, "stride": 4},
+            },
             "augment": {
                 "rotation": {
                     "triplets": [["acc_x", "acc_y", "acc_z"], ["gyro_x", "gyro_y", "gyro_z"]]

@@ -338,6 +338,11 @@ class TCNEncoder(TimeSeriesEncoder):
     dilation ``2**i``, so the receptive field grows exponentially with depth
     (``receptive_field`` attribute). Activations are GELU, there is no normalisation layer.
 
+    With ``stride`` s > 1 the input projection is a convolution of kernel 2s and stride s
+    (each position summarises 2s input steps, overlapping its neighbours by half), so every
+    block runs on ``T // s`` positions: about s times less compute, which is what makes the
+    network trainable on a CPU (docs/results.md).
+
     Parameters
     ----------
     in_channels : int
@@ -352,15 +357,20 @@ class TCNEncoder(TimeSeriesEncoder):
         Kernel size of every dilated convolution.
     pooling : {"avg", "max", "avgmax"}, default "max"
         Global pooling over time.
+    stride : int, default 1
+        Input steps per output position (1: TS2Vec's per-step network).
 
     Attributes
     ----------
     num_features : int
         ``output_dim``.
     min_length : int
-        ``kernel_size``.
+        ``kernel_size``, or ``max(kernel_size, 2 * stride)`` with a stride (at least two
+        positions).
+    time_stride : int
+        ``stride``.
     receptive_field : int
-        Number of input time steps that influence one output time step before pooling.
+        Number of input time steps that influence one output position before pooling.
 
     Notes
     -----
@@ -375,6 +385,7 @@ class TCNEncoder(TimeSeriesEncoder):
         output_dim: int = 320,
         kernel_size: int = 3,
         pooling: str = "max",
+        stride: int = 1,
     ) -> None:
         super().__init__()
         self.in_channels = _positive_int(in_channels, "in_channels")
@@ -382,7 +393,13 @@ class TCNEncoder(TimeSeriesEncoder):
         depth = _positive_int(depth, "depth")
         output_dim = _positive_int(output_dim, "output_dim")
         kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.input_fc = nn.Linear(self.in_channels, hidden)
+        self.time_stride = _positive_int(stride, "stride")
+        if stride == 1:
+            self.input_fc: nn.Module = nn.Linear(self.in_channels, hidden)
+        else:  # kernel 2s, stride s, padding s // 2: T // s positions for even s
+            self.input_fc = nn.Conv1d(
+                self.in_channels, hidden, 2 * stride, stride=stride, padding=stride // 2
+            )
         widths = [hidden] * depth + [output_dim]
         blocks = []
         ch = hidden
@@ -393,12 +410,20 @@ class TCNEncoder(TimeSeriesEncoder):
             ch = w
         self.blocks = nn.Sequential(*blocks)
         self._set_pooling(pooling, output_dim)
-        self.min_length = kernel_size
-        self.receptive_field = 1 + sum(2 * (kernel_size - 1) * 2**i for i in range(len(widths)))
+        blocks_field = 1 + sum(2 * (kernel_size - 1) * 2**i for i in range(len(widths)))
+        if stride == 1:
+            self.min_length = kernel_size
+            self.receptive_field = blocks_field
+        else:
+            self.min_length = max(kernel_size, 2 * stride)
+            self.receptive_field = (blocks_field - 1) * stride + 2 * stride
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.input_fc(x.transpose(1, 2)).transpose(1, 2)  # (B, hidden, T)
-        return self.blocks(h)  # (B, W, T)
+        if self.time_stride == 1:
+            h = self.input_fc(x.transpose(1, 2)).transpose(1, 2)  # (B, hidden, T)
+        else:
+            h = self.input_fc(x)  # (B, hidden, T // stride)
+        return self.blocks(h)  # (B, W, T')
 
 
 # ---------------------------------------------------------------------------------------------

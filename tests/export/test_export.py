@@ -210,6 +210,7 @@ def test_export_graph_does_not_change_the_estimator(est, hapt_tiny):
     [
         ("resnet1d", {"widths": [8, 8], "kernel_sizes": [8, 5, 3]}),
         ("tcn", {"hidden": 8, "depth": 2, "output_dim": 8}),
+        ("tcn", {"hidden": 8, "depth": 2, "output_dim": 8, "stride": 4}),
     ],
 )
 def test_other_encoders_export_with_a_dynamic_length(encoder, kwargs, tmp_path, hapt_tiny):

@@ -20,12 +20,16 @@ SMALL_KWARGS = {
     "resnet1d": {"widths": (16, 24, 24)},
     "tcn": {"hidden": 16, "depth": 4, "output_dim": 24},
     "cnn3": {"widths": (8, 16, 24)},
+    "tcn_stride4": {"hidden": 16, "depth": 4, "output_dim": 24, "stride": 4},
 }
+# Every registered encoder, plus variants whose layers differ (case name -> encoder name).
+VARIANTS = {"tcn_stride4": "tcn"}
+CASES = list_encoders() + sorted(VARIANTS)
 
 
-def _build(name: str, seed: int = 0) -> nn.Module:
+def _build(case: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return create_encoder(name, C, **SMALL_KWARGS.get(name, {}))
+    return create_encoder(VARIANTS.get(case, case), C, **SMALL_KWARGS.get(case, {}))
 
 
 def test_builtin_encoders_registered():
@@ -51,7 +55,7 @@ def test_bad_constructor_arguments(name):
         create_encoder(name, 0)
 
 
-@pytest.mark.parametrize("name", list_encoders())
+@pytest.mark.parametrize("name", CASES)
 def test_encoder_contract(name):
     enc = _build(name)
     enc.train()
@@ -88,7 +92,7 @@ def test_encoder_contract(name):
         enc(torch.zeros(3, C, 64, dtype=torch.long))
 
 
-@pytest.mark.parametrize("name", list_encoders())
+@pytest.mark.parametrize("name", CASES)
 def test_encoder_deterministic_under_seed(name):
     x = torch.randn(5, C, 50)
     outs = []
@@ -104,7 +108,7 @@ def test_encoder_deterministic_under_seed(name):
     assert not torch.equal(other(x).detach(), outs[0])
 
 
-@pytest.mark.parametrize("name", list_encoders())
+@pytest.mark.parametrize("name", CASES)
 def test_eval_output_independent_of_batch_composition(name):
     enc = _build(name).eval()
     x = torch.randn(6, C, 40)
@@ -195,6 +199,32 @@ def test_tcn_receptive_field_is_real():
     idx = torch.nonzero(changed).flatten()
     half = (enc.receptive_field - 1) // 2
     assert idx.min().item() == 20 - half and idx.max().item() == 20 + half
+
+
+@pytest.mark.parametrize("stride", [2, 4, 5])
+def test_strided_tcn_positions_and_receptive_field_are_real(stride):
+    # T // stride positions (even strides), and output position j depends on exactly
+    # receptive_field input steps: perturb every input step once and count.
+    torch.manual_seed(0)
+    enc = TCNEncoder(2, hidden=4, depth=2, output_dim=4, stride=stride).double().eval()
+    assert enc.time_stride == stride and enc.min_length == max(3, 2 * stride)
+    T = 320
+    x = torch.randn(1, 2, T, dtype=torch.float64)
+    perturbed = x.repeat(T, 1, 1)  # (T, 2, T): copy t has step t changed
+    perturbed[torch.arange(T), :, torch.arange(T)] += 1.0
+    with torch.no_grad():
+        base = enc.forward_sequence(x)  # (1, D, N)
+        h = enc.forward_sequence(perturbed)  # (T, D, N)
+    n = base.shape[-1]
+    if stride % 2 == 0:
+        assert n == T // stride
+    j = n // 2
+    change = (h[:, :, j] - base[:, :, j]).abs().amax(dim=1)  # (T,)
+    influenced = (change > 1e-12).nonzero().flatten()  # float64: rounding is far below this
+    assert len(influenced) == enc.receptive_field
+    assert influenced.max() - influenced.min() + 1 == enc.receptive_field  # one contiguous span
+    centre = (influenced.min() + influenced.max()).item() / 2
+    assert abs(centre - j * stride - (stride - 1) / 2) <= stride / 2  # near j * time_stride
 
 
 @pytest.mark.parametrize("kernel_size", [1, 2, 3, 4, 8])
