@@ -25,6 +25,7 @@ BENCHMARKS = {
     "cifar": "swav_ts.bench.image cifar",
     "image-throughput": "swav_ts.bench.image throughput",
     "export": "swav_ts.bench.export",
+    "encoders": "swav_ts.bench.encoders",
 }
 
 

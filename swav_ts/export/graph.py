@@ -2,10 +2,10 @@
 prototype scores, frozen, with max pools that keep the window length symbolic.
 
 An encoder whose per-step features are one ``nn.Sequential`` of Conv1d / BatchNorm1d / ReLU /
-MaxPool1d / Dropout (``cnn3``) is exported as the same arithmetic on ``(B, C, 1, T)``: 2-D
-convolutions with kernels ``(1, k)`` and batch norm folded into them. ONNX Runtime's CPU
-optimiser fuses and reblocks 2-D convolutions (its NCHWc layout) but not 1-D ones; measured in
-docs/deploy.md."""
+MaxPool1d / Dropout (``cnn3``), and the dilated ``tcn``, are exported as the same arithmetic on
+``(B, C, 1, T)``: 2-D convolutions with kernels ``(1, k)``, batch norm folded into them. ONNX
+Runtime's CPU optimiser fuses and reblocks 2-D convolutions (its NCHWc layout) but not 1-D
+ones; measured in docs/deploy.md."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from swav_ts.timeseries.encoders import pool_sequence
+from swav_ts.timeseries.encoders import TCNEncoder, pool_sequence
 
 
 class _MaxPool1dAs2d(nn.Module):
@@ -124,6 +124,50 @@ def planar_layers(layers: nn.Sequential) -> nn.Sequential | None:
     return nn.Sequential(*out)
 
 
+class _PlanarDilatedBlock(nn.Module):
+    """A ``tcn`` residual block (GELU, dilated conv, GELU, dilated conv, shortcut) on
+    ``(B, C, 1, T)``; each 'same' convolution drops its one extra step as the 1-D one does."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.conv1, self.trim1 = _conv2d(block.conv1.conv), int(block.conv1.trim)
+        self.conv2, self.trim2 = _conv2d(block.conv2.conv), int(block.conv2.trim)
+        self.projector = None if block.projector is None else _conv2d(block.projector)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        residual = x if self.projector is None else self.projector(x)  # (B, W, 1, T)
+        h = _drop_last(self.conv1(F.gelu(x)), self.trim1)  # (B, W, 1, T)
+        h = _drop_last(self.conv2(F.gelu(h)), self.trim2)  # (B, W, 1, T)
+        return h + residual
+
+
+def _drop_last(y: torch.Tensor, n: int) -> torch.Tensor:
+    return y[..., : y.shape[-1] - n] if n else y
+
+
+def _planar_tcn(encoder: TCNEncoder) -> nn.Sequential:
+    """``encoder`` as 2-D operations on ``(B, C, 1, T)``; its per-step input projection (a
+    linear layer, or the strided convolution) becomes a convolution."""
+    fc = encoder.input_fc
+    if isinstance(fc, nn.Linear):
+        first = nn.Conv2d(fc.in_features, fc.out_features, (1, 1))
+        with torch.no_grad():
+            first.weight.copy_(fc.weight[:, :, None, None])  # (hidden, C, 1, 1)
+            first.bias.copy_(fc.bias)
+    else:
+        first = _conv2d(fc)
+    return nn.Sequential(first, *(_PlanarDilatedBlock(b) for b in encoder.blocks))
+
+
+def planar_encoder(encoder: nn.Module) -> nn.Module | None:
+    """The planar form of ``encoder`` (eval mode): ``(B, C, 1, T) -> (B, W, 1, T')``, or
+    ``None`` where there is none (the graph then stays 1-D)."""
+    if isinstance(encoder, TCNEncoder):
+        return _planar_tcn(encoder)
+    stack = encoder.sequential_layers()
+    return planar_layers(stack) if stack is not None else None
+
+
 class ExportGraph(nn.Module):
     """What is exported: windows in sensor units ``(B, C, T)`` -> embedding ``(B, D)`` and,
     with ``scores``, the prototype scores ``(B, K)``.
@@ -149,8 +193,7 @@ class ExportGraph(nn.Module):
         encoder = backbone.encoder
         self.min_length = int(encoder.min_length)
         self.pooling = encoder.pooling
-        stack = encoder.sequential_layers()
-        self.planar = planar_layers(stack) if stack is not None else None  # length-agnostic
+        self.planar = planar_encoder(encoder)  # length-agnostic
         if self.planar is None and dynamic_length:
             _swap_maxpool1d(encoder)
         self.encoder = encoder if self.planar is None else None  # only what is exported

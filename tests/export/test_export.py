@@ -19,7 +19,8 @@ from swav_ts.export import (
     export_model,
     load_exported,
 )
-from swav_ts.export.graph import planar_layers
+from swav_ts.export.graph import planar_encoder, planar_layers
+from swav_ts.timeseries.encoders import create_encoder
 
 from .conftest import DEBUG
 
@@ -101,6 +102,28 @@ def test_planar_rewrite_declines_other_layers_and_cnn3_uses_it(est):
     assert planar_layers(torch.nn.Sequential(torch.nn.BatchNorm1d(2))) is None  # no conv before
     graph = ExportGraph(est.model_)
     assert graph.planar is not None and graph.encoder is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kernel_size": 3},  # TS2Vec's network: a linear input projection
+        {"kernel_size": 3, "stride": 4},  # the HAPT recipe's strided input convolution
+        {"kernel_size": 4, "stride": 3},  # even kernels: 'same' padding drops one step
+    ],
+)
+def test_planar_tcn_equals_the_1d_tcn(kwargs):
+    torch.manual_seed(0)
+    enc = create_encoder("tcn", 3, hidden=6, depth=3, output_dim=5, **kwargs).eval()
+    planar = planar_encoder(enc)
+    assert not any(isinstance(m, (torch.nn.Conv1d, torch.nn.Linear)) for m in planar.modules())
+    for length in (enc.min_length, 37, 128):
+        x = torch.randn(2, 3, length)
+        with torch.no_grad():
+            ref, got = enc.forward_sequence(x), planar(x.unsqueeze(2)).squeeze(2)
+        assert got.shape == ref.shape
+        assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+    assert planar_encoder(create_encoder("resnet1d", 3, widths=(4,))) is None  # stays 1-D
 
 
 def test_maxpool_rewrite_is_exact():
