@@ -286,7 +286,9 @@ class RecordingCache:
         if len(buf) != nbytes:
             raise OSError(f"short read from {self.directory / _SIGNALS}: the cache is damaged")
         block = np.frombuffer(buf, dtype=_ITEM).reshape(length, self.n_channels)  # (L, C)
-        return np.ascontiguousarray(block.T, dtype=np.float32)  # (C, L)
+        # always a writable copy: with one channel block.T would still view the read-only
+        # bytes of the read, and a tensor made from it must not write into those
+        return np.array(block.T, dtype=np.float32, order="C")  # (C, L)
 
     def iter_chunks(self, chunk_samples: int = 1 << 16) -> Iterator[tuple[int, int, np.ndarray]]:
         """``(recording index, start, (C, n) chunk)`` over the whole cache, in order."""

@@ -109,3 +109,16 @@ def test_cache_errors(tmp_path):
     path.write_bytes(path.read_bytes()[:-4])
     with pytest.raises(ValueError, match="damaged: delete the folder"):
         RecordingCache.open(tmp_path / "ok")
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_contexts_are_writable_copies(tmp_path, n_channels):
+    # one channel used to give a view of the read's immutable bytes (torch warned)
+    rec = recs()[0]
+    rec = Recording(rec.signals[:n_channels].copy(), None, 50.0, ["a", "b", "c"][:n_channels],
+                    0.0, "r0", 0)  # fmt: skip
+    cache = RecordingCache.write(iter([rec]), tmp_path / "cache", fingerprint="f1")
+    block = cache.read(0, 10, 32)
+    assert block.flags.writeable and block.flags.c_contiguous and block.shape == (n_channels, 32)
+    block[:] = 0.0  # changes the copy only
+    np.testing.assert_array_equal(cache.read(0, 10, 32), rec.signals[:, 10:42])
