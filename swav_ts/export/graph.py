@@ -10,7 +10,7 @@ ones; measured in docs/deploy.md."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -57,16 +57,15 @@ def _single(v: int | Sequence[int]) -> int:
     return int(v[0]) if isinstance(v, (tuple, list)) else int(v)
 
 
-def _swap_maxpool1d(module: nn.Module) -> int:
-    """Replace every ``nn.MaxPool1d`` below ``module`` in place; return how many."""
-    n = 0
+def _replace_modules(
+    module: nn.Module, kind: type[nn.Module], make: Callable[[nn.Module], nn.Module]
+) -> None:
+    """Replace every ``kind`` below ``module`` by ``make(it)``, in place."""
     for child_name, child in list(module.named_children()):
-        if isinstance(child, nn.MaxPool1d):
-            setattr(module, child_name, _MaxPool1dAs2d(child))
-            n += 1
+        if isinstance(child, kind):
+            setattr(module, child_name, make(child))
         else:
-            n += _swap_maxpool1d(child)
-    return n
+            _replace_modules(child, kind, make)
 
 
 def _conv2d(conv: nn.Conv1d) -> nn.Conv2d:
@@ -124,30 +123,11 @@ def planar_layers(layers: nn.Sequential) -> nn.Sequential | None:
     return nn.Sequential(*out)
 
 
-class _PlanarDilatedBlock(nn.Module):
-    """A ``tcn`` residual block (GELU, dilated conv, GELU, dilated conv, shortcut) on
-    ``(B, C, 1, T)``; each 'same' convolution drops its one extra step as the 1-D one does."""
-
-    def __init__(self, block: nn.Module) -> None:
-        super().__init__()
-        self.conv1, self.trim1 = _conv2d(block.conv1.conv), int(block.conv1.trim)
-        self.conv2, self.trim2 = _conv2d(block.conv2.conv), int(block.conv2.trim)
-        self.projector = None if block.projector is None else _conv2d(block.projector)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = x if self.projector is None else self.projector(x)  # (B, W, 1, T)
-        h = _drop_last(self.conv1(F.gelu(x)), self.trim1)  # (B, W, 1, T)
-        h = _drop_last(self.conv2(F.gelu(h)), self.trim2)  # (B, W, 1, T)
-        return h + residual
-
-
-def _drop_last(y: torch.Tensor, n: int) -> torch.Tensor:
-    return y[..., : y.shape[-1] - n] if n else y
-
-
 def _planar_tcn(encoder: TCNEncoder) -> nn.Sequential:
-    """``encoder`` as 2-D operations on ``(B, C, 1, T)``; its per-step input projection (a
-    linear layer, or the strided convolution) becomes a convolution."""
+    """``encoder`` as 2-D operations on ``(B, C, 1, T)``: its per-step input projection (a
+    linear layer, or the strided convolution) becomes a convolution, and a copy of its blocks
+    gets 2-D convolutions; the blocks' own forward (GELU, 'same' trimming of the last axis,
+    residual sum) then runs unchanged on the planar tensors."""
     fc = encoder.input_fc
     if isinstance(fc, nn.Linear):
         first = nn.Conv2d(fc.in_features, fc.out_features, (1, 1))
@@ -156,7 +136,9 @@ def _planar_tcn(encoder: TCNEncoder) -> nn.Sequential:
             first.bias.copy_(fc.bias)
     else:
         first = _conv2d(fc)
-    return nn.Sequential(first, *(_PlanarDilatedBlock(b) for b in encoder.blocks))
+    blocks = copy.deepcopy(encoder.blocks)
+    _replace_modules(blocks, nn.Conv1d, _conv2d)
+    return nn.Sequential(first, blocks)
 
 
 def planar_encoder(encoder: nn.Module) -> nn.Module | None:
@@ -195,7 +177,7 @@ class ExportGraph(nn.Module):
         self.pooling = encoder.pooling
         self.planar = planar_encoder(encoder)  # length-agnostic
         if self.planar is None and dynamic_length:
-            _swap_maxpool1d(encoder)
+            _replace_modules(encoder, nn.MaxPool1d, _MaxPool1dAs2d)
         self.encoder = encoder if self.planar is None else None  # only what is exported
         self.with_scores = bool(scores)
         if self.with_scores:
