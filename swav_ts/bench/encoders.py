@@ -29,6 +29,7 @@ DEFAULT_ENCODERS = (
     "tcn {depth: 5, output_dim: 256}",
     "tcn {depth: 5, output_dim: 256, stride: 2}",
     "tcn {depth: 5, output_dim: 256, stride: 4}",
+    "tcn {depth: 5, output_dim: 128, stride: 4}",
 )
 
 
