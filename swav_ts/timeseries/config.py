@@ -121,7 +121,8 @@ def hapt_recipe() -> TimeSeriesConfig:
             },
             "augment": {
                 "rotation": {
-                    "triplets": [["acc_x", "acc_y", "acc_z"], ["gyro_x", "gyro_y", "gyro_z"]]
+                    "max_angle_deg": 25.0,
+                    "triplets": [["acc_x", "acc_y", "acc_z"], ["gyro_x", "gyro_y", "gyro_z"]],
                 }
             },
         },
