@@ -121,7 +121,7 @@ def hapt_recipe() -> TimeSeriesConfig:
             },
             "augment": {
                 "rotation": {
-                    "max_angle_deg": 25.0,
+                    "max_angle_deg": 45.0,
                     "triplets": [["acc_x", "acc_y", "acc_z"], ["gyro_x", "gyro_y", "gyro_z"]],
                 }
             },

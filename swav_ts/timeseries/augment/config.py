@@ -124,7 +124,7 @@ class RotationConfig:
     """
 
     p: float = 0.5
-    max_angle_deg: float = 15.0  # HAPT validation, cnn3 era; the HAPT recipe uses 25 (results.md)
+    max_angle_deg: float = 15.0  # HAPT validation, cnn3 era; the HAPT recipe uses 45 (results.md)
     uniform_so3: bool = False
     triplets: list[list[int | str]] | None = None
 
