@@ -18,8 +18,10 @@ from swav_ts.export import (
     _MaxPool1dAs2d,
     export_model,
     load_exported,
+    quantize_onnx,
 )
 from swav_ts.export.graph import planar_encoder, planar_layers
+from swav_ts.export.quantize import even_batch_size
 from swav_ts.timeseries.encoders import create_encoder
 
 from .conftest import DEBUG
@@ -161,6 +163,58 @@ def test_int8_export(est, exports, hapt_tiny):
     cos = (z * ref).sum(1) / np.linalg.norm(z, axis=1) / np.linalg.norm(ref, axis=1)
     assert cos.min() > 0.98
     assert 0 < rel_err(z, ref) < 0.2  # quantised: close, not equal
+
+
+@pytest.mark.parametrize("method", ["percentile", "entropy"])
+def test_histogram_calibration_with_uneven_batches(est, exports, hapt_tiny, tmp_path, method):
+    # 37 windows in batches of at most 32: ONNX Runtime's histogram calibrators stack the
+    # batches, so a last batch of 5 used to crash the quantisation.
+    calib = np.ascontiguousarray(hapt_tiny["X_train"][:37, :, :96])
+    path = quantize_onnx(exports["onnx_fixed"], tmp_path / "q.onnx", calib, method=method)
+    model = load_exported(path, threads=1)
+    assert f"{method} calibration on 37 windows" in model.metadata["swav_ts.quantization"]
+    X = np.ascontiguousarray(hapt_tiny["X_test"][:, :, :96])
+    z, ref = model(X), est.transform(X)
+    cos = (z * ref).sum(1) / np.linalg.norm(z, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cos.min() > 0.95
+
+
+def test_int8_export_with_prototype_scores(est, hapt_tiny, tmp_path):
+    # ONNX Runtime's symbolic shape inference used to crash on the score head's Expand.
+    path = est.export(tmp_path / "s.onnx", int8=True, scores=True, calibration=hapt_tiny["X_train"])
+    model = load_exported(path, threads=1)
+    X = hapt_tiny["X_test"]
+    scores, ref = model.prototype_scores(X), est.prototype_scores(X)
+    assert scores.shape == ref.shape
+    assert (scores.argmax(1) == ref.argmax(1)).mean() > 0.8
+    assert 0 < rel_err(scores, ref) < 0.2
+
+
+def _float_weight_convs(path) -> list[bool]:
+    """Per Conv node in graph order: is its weight a float initializer (not dequantised)?"""
+    graph = onnx.load(str(path)).graph
+    dequantised = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    return [n.input[1] not in dequantised for n in graph.node if n.op_type == "Conv"]
+
+
+def test_int8_keeps_the_input_layer_in_float(exports, hapt_tiny, tmp_path):
+    # One per-tensor uint8 scale for all input channels erases small static differences
+    # (docs/deploy.md): the input convolution stays in float, every other one is int8.
+    kept = _float_weight_convs(exports["int8"])
+    assert len(kept) > 2 and kept[0] and not any(kept[1:])
+    assert (
+        "input layer kept in float"
+        in load_exported(exports["int8"]).metadata["swav_ts.quantization"]
+    )
+    calib = np.ascontiguousarray(hapt_tiny["X_train"][:32, :, :96])
+    path = quantize_onnx(exports["onnx"], tmp_path / "all.onnx", calib, float_input_layer=False)
+    assert not any(_float_weight_convs(path))
+
+
+def test_even_batch_size():
+    assert [even_batch_size(n, 32) for n in (300, 37, 64, 1, 31)] == [30, 1, 32, 1, 31]
+    with pytest.raises(ValueError, match="n >= 1"):
+        even_batch_size(0, 32)
 
 
 def test_exporting_an_unfitted_model_raises(tmp_path):
