@@ -25,6 +25,7 @@ BENCHMARKS = {
     "cifar": "swav_ts.bench.image cifar",
     "image-throughput": "swav_ts.bench.image throughput",
     "export": "swav_ts.bench.export",
+    "int8": "swav_ts.bench.int8",
     "encoders": "swav_ts.bench.encoders",
 }
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -129,3 +130,10 @@ def add_options(
         parser.add_argument(flag, default=default, dest=name, **extra)
         dests.append(name)
     return lambda ns: {name: getattr(ns, name) for name in dests}
+
+
+def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over rows of the cosine similarity of ``a[i]`` and ``b[i]`` (both ``(n, D)``)."""
+    na = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    nb = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return float((na * nb).sum(axis=1).mean())

@@ -47,6 +47,7 @@ from swav_ts.bench.common import (
     add_options,
     format_table,
     machine_info,
+    mean_cosine,
     median_time_s,
     write_json,
 )
@@ -160,12 +161,6 @@ def _stream_run(
 def _rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """Largest absolute difference relative to the largest absolute reference value."""
     return float(np.abs(a - ref).max() / max(float(np.abs(ref).max()), 1e-12))
-
-
-def _mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
-    na = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    nb = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return float((na * nb).sum(axis=1).mean())
 
 
 def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
@@ -339,7 +334,7 @@ def run_export_benchmark(
             row: dict[str, Any] = {
                 "runtime": k,
                 "max_rel_diff_vs_torch": _rel_err(zte, emb["torch_eager"][1]),
-                "mean_cosine_vs_torch": _mean_cosine(zte, emb["torch_eager"][1]),
+                "mean_cosine_vs_torch": mean_cosine(zte, emb["torch_eager"][1]),
             }
             if k != "torchscript":  # TorchScript runs the same kernels as torch
                 row["linear_probe_acc"] = linear_probe(ztr, ytr[itr], zte, yte[ite])["accuracy"]

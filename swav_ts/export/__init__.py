@@ -26,7 +26,7 @@ Modules: :mod:`~swav_ts.export.format` (names, metadata, optional imports),
 from swav_ts.export.format import EMBEDDING, EXPORT_FORMAT, INPUT, SCORES
 from swav_ts.export.graph import ExportGraph, _MaxPool1dAs2d
 from swav_ts.export.loaded import ExportedModel, absurd_bounds, file_size_mib, load_exported
-from swav_ts.export.quantize import calibration_windows, quantize_onnx
+from swav_ts.export.quantize import calibration_windows, quantize_onnx, weighted_layers
 from swav_ts.export.writer import export_model
 
 __all__ = [
@@ -43,4 +43,5 @@ __all__ = [
     "file_size_mib",
     "load_exported",
     "quantize_onnx",
+    "weighted_layers",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -78,6 +79,7 @@ def quantize_onnx(
     method: Literal["minmax", "percentile", "entropy"] = "minmax",
     batch_size: int = 32,
     float_input_layer: bool = True,
+    float_layers: Sequence[str] = (),
 ) -> Path:
     """Static int8 quantisation (QDQ format) of an exported fp32 ONNX file.
 
@@ -109,6 +111,8 @@ def quantize_onnx(
         fail on a shorter last batch.
     float_input_layer : bool, default True
         Keep the input layer in float (above); False quantises every layer.
+    float_layers : sequence of str
+        Further layers to keep in float, by ONNX node name (:func:`weighted_layers`).
     """
     _require("onnxruntime", "int8 quantisation")
     onnx = _require("onnx", "int8 quantisation")
@@ -151,7 +155,12 @@ def quantize_onnx(
         # prototype-score head (an Expand of the L2 normalisation) and, where it runs, gives
         # the same quantised model.
         quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-        keep = [_input_layer(onnx.load(str(pre)))] if float_input_layer else []
+        layers = weighted_layers(pre)
+        unknown = sorted(set(float_layers) - set(layers))
+        if unknown:
+            raise ValueError(f"float_layers {unknown} are not layers of {fp32_path}: {layers}")
+        first = layers[:1] if float_input_layer else []
+        keep = list(dict.fromkeys([*first, *float_layers]))  # (in order, once)
         q = Path(tmp) / "int8.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -172,18 +181,22 @@ def quantize_onnx(
             f"int8 static QDQ (onnxruntime {_ort_version()}): weights int8 "
             f"{'per channel' if per_channel else 'per tensor'}, activations uint8, "
             f"{method} calibration on {len(calibration)} windows"
-            + (", input layer kept in float" if keep else "")
+            + (", input layer kept in float" if float_input_layer and layers else "")
+            + (f", layers kept in float: {list(float_layers)}" if float_layers else "")
         )
         _save_onnx(model, out_path, meta)
     return out_path
 
 
-def _input_layer(model: Any) -> str:
-    """Name of the first node (graph order is topological) with weights: Conv/MatMul/Gemm."""
-    for node in model.graph.node:
-        if node.op_type in ("Conv", "MatMul", "Gemm"):
-            return node.name
-    raise ValueError("the ONNX graph has no Conv, MatMul or Gemm node to keep in float")
+def weighted_layers(path: str | Path) -> list[str]:
+    """Node names of an ONNX file's Conv, MatMul and Gemm layers, input first.
+
+    ONNX graphs list their nodes in topological order, so the first name is the input layer
+    that :func:`quantize_onnx` keeps in float by default.
+    """
+    onnx = _require("onnx", "int8 quantisation")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type in ("Conv", "MatMul", "Gemm")]
 
 
 def even_batch_size(n: int, most: int) -> int:

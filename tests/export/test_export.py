@@ -19,6 +19,7 @@ from swav_ts.export import (
     export_model,
     load_exported,
     quantize_onnx,
+    weighted_layers,
 )
 from swav_ts.export.graph import planar_encoder, planar_layers
 from swav_ts.export.quantize import even_batch_size
@@ -209,6 +210,12 @@ def test_int8_keeps_the_input_layer_in_float(exports, hapt_tiny, tmp_path):
     calib = np.ascontiguousarray(hapt_tiny["X_train"][:32, :, :96])
     path = quantize_onnx(exports["onnx"], tmp_path / "all.onnx", calib, float_input_layer=False)
     assert not any(_float_weight_convs(path))
+    layers = weighted_layers(exports["onnx"])
+    only_2nd = {"float_input_layer": False, "float_layers": layers[1:2]}
+    path = quantize_onnx(exports["onnx"], tmp_path / "2nd.onnx", calib, **only_2nd)
+    assert _float_weight_convs(path)[:3] == [False, True, False]
+    with pytest.raises(ValueError, match=r"float_layers \['conv_x'\] are not layers"):
+        quantize_onnx(exports["onnx"], tmp_path / "x.onnx", calib, float_layers=["conv_x"])
 
 
 def test_even_batch_size():
