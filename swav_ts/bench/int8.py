@@ -97,20 +97,20 @@ def run_int8_study(
         z32 = load_exported(fp32, threads=threads)(X)  # (n, D)
         acc32 = linear_probe(z32[~val], y[~val], z32[val], y[val])["accuracy"]
         calib = calibration_windows("hapt", est.contract_, n=n_calibration)
-        variants = [("every layer int8", False, []), ("input layer in float", True, [])]
+        variants = [("every layer int8", []), ("input layer in float", layers[:1])]
         if per_layer:
-            variants += [(f"{name} in float", False, [name]) for name in layers[1:]]
+            variants += [(f"{name} in float", [name]) for name in layers[1:]]
         rows = []
-        for i, (label, float_input, extra) in enumerate(variants):
+        for i, (label, in_float) in enumerate(variants):  # in_float: the layers kept in float
             path = quantize_onnx(
-                fp32, root / f"v{i}.onnx", calib, float_input_layer=float_input, float_layers=extra
+                fp32, root / f"v{i}.onnx", calib, float_input_layer=False, float_layers=in_float
             )
             z8 = load_exported(path, threads=threads)(X)
             acc = linear_probe(z8[~val], y[~val], z8[val], y[val])["accuracy"]
             rows.append(
                 {
                     "variant": label,
-                    "float_layers": ",".join((layers[:1] if float_input else []) + extra) or "-",
+                    "float_layers": ",".join(in_float) or "-",
                     "mean_cosine_vs_fp32": mean_cosine(z8, z32),
                     "val_probe_acc": acc,
                     "val_drop_points": 100 * (acc32 - acc),
