@@ -117,7 +117,7 @@ def hapt_recipe() -> TimeSeriesConfig:
             "data": {"source": "hapt", "split": "train", "context_length": 256, "stride": 64},
             "encoder": {
                 "name": "tcn",
-                "kwargs": {"hidden": 64, "depth": 5, "output_dim": 128, "stride": 4},
+                "kwargs": {"hidden": 96, "depth": 5, "output_dim": 128, "stride": 4},
             },
             "augment": {
                 "rotation": {
