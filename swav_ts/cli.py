@@ -26,6 +26,7 @@ BENCHMARKS = {
     "image-throughput": "swav_ts.bench.image throughput",
     "export": "swav_ts.bench.export",
     "int8": "swav_ts.bench.int8",
+    "outputs": "swav_ts.bench.outputs",
     "encoders": "swav_ts.bench.encoders",
 }
 
