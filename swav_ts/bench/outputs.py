@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,6 @@ def run_outputs_study(
     threads: int = 1,
     max_windows: int | None = None,
     seed: int = 0,
-    outputs: Callable[[Any, np.ndarray], dict[str, np.ndarray]] = candidate_outputs,
 ) -> dict[str, Any]:
     """Score each output of each seed's model of finished validation runs.
 
@@ -78,15 +77,13 @@ def run_outputs_study(
     max_windows : int, optional
         Use at most this many training windows (drawn with ``seed``; default: all, as the bench).
     seed : int
-    outputs : callable
-        ``outputs(estimator, X) -> {name: (n_cases, dim)}``; the first name is the reference.
 
     Returns
     -------
     dict
         ``per_model`` (LR accuracy per output, fraction and model), ``rows`` (means over the
         models, :data:`COLUMNS`, accuracies in %, ``vs_transform`` the mean of the three
-        columns' differences to the first output) and the machine.
+        columns' differences to ``transform``) and the machine.
     """
     from swav_ts.bench.hapt import score
     from swav_ts.data.hapt import load_hapt
@@ -111,7 +108,7 @@ def run_outputs_study(
             )
             est.fit(run["config"]["data"]["source"])  # a finished run resumes at its end
             accs = {}
-            for name, Z in outputs(est, X).items():
+            for name, Z in candidate_outputs(est, X).items():
                 lr = score(Z, y, subjects, None, None, "validation", fractions=FRACTIONS)["lr"]
                 accs[name] = {"dim": Z.shape[1], "lr": [100 * lr[f] for f in FRACTIONS]}
             per_model.append({"run": str(path), "seed": r["seed"], "outputs": accs})
@@ -150,9 +147,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: print the table, optionally write JSON."""
     p = argparse.ArgumentParser(prog="swav-ts bench outputs", description=__doc__.splitlines()[0])
     p.add_argument("--runs", nargs="+", required=True, help="--json files of validation runs")
-    kwargs = add_options(
-        p, run_outputs_study, skip=("outputs",), helps={"max_windows": "None: all windows"}
-    )
+    kwargs = add_options(p, run_outputs_study, helps={"max_windows": "None: all windows"})
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
     res = run_outputs_study(a.runs, **kwargs(a))
