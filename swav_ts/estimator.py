@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -37,6 +37,9 @@ from swav_ts.evaluation.embed import embed
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.model import build_model
 from swav_ts.timeseries.pretrain import PretrainResult, as_config, pretrain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from swav_ts.export.spec import ExportSpec
 
 logger = logging.getLogger(__name__)
 
@@ -530,15 +533,68 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
-    def export(self, path: str | Path, format: str = "onnx", **kwargs: Any) -> Path:
-        """Write the model as an ONNX or TorchScript file for deployment (sensor-unit windows
-        in, embeddings out, the input contract in its metadata); see
-        :func:`swav_ts.export.export_model` for the options (``scores``, ``dynamic_length``,
-        ``int8``, ``calibration``). ONNX needs ``pip install "swav-ts[export]"``."""
-        from swav_ts.export import export_model
+    def export_spec(self, scores: bool = False, dynamic_length: bool = True) -> ExportSpec:
+        """What :func:`swav_ts.export.export_model` writes for this model.
+
+        Parameters
+        ----------
+        scores : bool, default False
+            Also output the prototype scores ``(batch, K)`` (second output
+            ``prototype_scores``) after the embedding ``(batch, D)``.
+        dynamic_length : bool, default True
+            Accept any window length >= the encoder's minimum; False fixes it at the model's
+            window length (``contract_.window_length``).
+
+        Returns
+        -------
+        ExportSpec
+            A frozen copy of the encoder (with the standardisation) as an
+            :class:`~swav_ts.export.ExportGraph`, the input contract, the outputs
+            ``{"embedding": D}`` (+ ``"prototype_scores": K``), the training statistics and
+            the metadata keys ``swav_ts.model``, ``swav_ts.embedding_dim``,
+            ``swav_ts.encoder``. The estimator is not changed.
+        """
+        from swav_ts.export import EMBEDDING, SCORES, ExportGraph, ExportSpec
 
         self._check_fitted()
-        return export_model(self, path, format=format, **kwargs)
+        graph = ExportGraph(self.model_, scores=scores, dynamic_length=dynamic_length)
+        outputs = {EMBEDDING: int(self.n_features_out_)}
+        if scores:
+            outputs[SCORES] = int(graph.prototypes.shape[0])  # K of the first head
+        std = self.model_.backbone.standardize
+        return ExportSpec(
+            module=graph,
+            contract=self.contract_,
+            outputs=outputs,
+            channel_mean=std.mean.double().cpu().numpy(),
+            channel_std=std.std.double().cpu().numpy(),
+            dynamic_length=dynamic_length,
+            metadata={
+                "swav_ts.model": type(self).__name__,
+                "swav_ts.embedding_dim": str(int(self.n_features_out_)),
+                "swav_ts.encoder": self.config_.encoder.name,
+            },
+        )
+
+    def export(
+        self,
+        path: str | Path,
+        format: str = "onnx",
+        *,
+        scores: bool = False,
+        dynamic_length: bool = True,
+        **kwargs: Any,
+    ) -> Path:
+        """Write the model as an ONNX or TorchScript file for deployment (sensor-unit windows
+        in, embeddings out, the input contract in its metadata): ``export_model(
+        self.export_spec(scores, dynamic_length), path, format, **kwargs)``. See
+        :meth:`export_spec` for ``scores`` and ``dynamic_length`` and
+        :func:`swav_ts.export.export_model` for the other options (``int8``,
+        ``calibration``, ``verify``). ONNX needs ``pip install "swav-ts[export]"``."""
+        from swav_ts.export import export_model
+
+        spec = self.export_spec(scores=scores, dynamic_length=dynamic_length)
+        return export_model(spec, path, format=format, **kwargs)
 
 
 def _jsonable_params(params: dict) -> dict:

@@ -167,10 +167,8 @@ class StreamingEmbedder:
                 return
             if backend != "onnx":
                 raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
-            from swav_ts.export import export_model
-
             with tempfile.TemporaryDirectory(prefix="swav_ts_stream_") as tmp:
-                path = export_model(model, Path(tmp) / "model.onnx", "onnx", verify=False)
+                path = model.export(Path(tmp) / "model.onnx", "onnx", verify=False)
                 model = load_exported(path, threads=threads)  # ORT keeps the graph in memory
         if backend is not None and backend != model.backend:
             raise ValueError(

@@ -220,7 +220,7 @@ def run_export_benchmark(
     from swav_ts.data.hapt import load_hapt
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import linear_probe
-    from swav_ts.export import calibration_windows, export_model, file_size_mib, load_exported
+    from swav_ts.export import calibration_windows, file_size_mib, load_exported
 
     torch.set_num_threads(threads)
     model = Path(model)
@@ -241,17 +241,17 @@ def run_export_benchmark(
         paths: dict[str, Path] = {k: Path(v) for k, v in given.items()}
         if "onnx_fp32" not in paths:
             t0 = time.perf_counter()
-            paths["onnx_fp32"] = export_model(est, root / "fp32.onnx", "onnx")
+            paths["onnx_fp32"] = est.export(root / "fp32.onnx", "onnx")
             timings["export_onnx_s"] = time.perf_counter() - t0
         if "torchscript" not in paths:
             t0 = time.perf_counter()
-            paths["torchscript"] = export_model(est, root / "model.pt", "torchscript")
+            paths["torchscript"] = est.export(root / "model.pt", "torchscript")
             timings["export_torchscript_s"] = time.perf_counter() - t0
         if "onnx_int8" not in paths:
             t0 = time.perf_counter()
             calib = calibration_windows("hapt", contract, n=n_calibration)
-            paths["onnx_int8"] = export_model(
-                est, root / "int8.onnx", "onnx", int8=True, calibration=calib
+            paths["onnx_int8"] = est.export(
+                root / "int8.onnx", "onnx", int8=True, calibration=calib
             )
             timings["export_int8_s"] = time.perf_counter() - t0
         loaded = {k: load_exported(p, threads=threads) for k, p in paths.items()}

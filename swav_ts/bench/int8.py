@@ -73,7 +73,6 @@ def run_int8_study(
     from swav_ts.evaluation import linear_probe
     from swav_ts.export import (
         calibration_windows,
-        export_model,
         load_exported,
         quantize_onnx,
         weighted_layers,
@@ -92,7 +91,7 @@ def run_int8_study(
         raise ValueError(f"val_subjects={val_subjects} leaves no training or no probe windows")
     with tempfile.TemporaryDirectory(prefix="swav_ts_bench_int8_") as tmp:
         root = Path(tmp)
-        fp32 = export_model(est, root / "fp32.onnx", "onnx")
+        fp32 = est.export(root / "fp32.onnx", "onnx")
         layers = weighted_layers(fp32)
         z32 = load_exported(fp32, threads=threads)(X)  # (n, D)
         acc32 = linear_probe(z32[~val], y[~val], z32[val], y[val])["accuracy"]

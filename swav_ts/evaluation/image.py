@@ -9,6 +9,8 @@
   top-1/top-5 are reported. Every value is configurable (CIFAR: 32 px, no resize).
 * :func:`~swav_ts.evaluation.image_finetune.finetune_evaluate` (its own module): the
   original's ``eval_semisup.py``.
+* :mod:`~swav_ts.evaluation.image_common`: what both protocols share (``dataset_targets``,
+  ``topk_accuracy``, ``EvalDataConfig``, ``classify``), below both modules.
 * :func:`evaluate`: a checkpoint and a labelled image data set -> metric dict (``swav-ts
   evaluate --modality image``).
 """
@@ -17,17 +19,22 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 
+from swav_ts.evaluation.image_common import (
+    EvalDataConfig,
+    classify,
+    dataset_targets,
+    topk_accuracy,
+)
+from swav_ts.evaluation.image_finetune import FinetuneConfig, finetune_evaluate
 from swav_ts.evaluation.knn import knn_votes
 from swav_ts.image.checkpoints import load_backbone
 from swav_ts.image.data import DatasetKind, SafeImageFolder, TransformDataset, load_eval_splits
@@ -40,16 +47,6 @@ from swav_ts.image.transforms import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def dataset_targets(dataset: Dataset) -> np.ndarray:
-    """Integer labels of an ``(image, target)`` dataset without decoding images when possible."""
-    if isinstance(dataset, Subset):
-        return dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
-    for attr in ("targets", "labels"):
-        if hasattr(dataset, attr):
-            return np.asarray(getattr(dataset, attr), dtype=np.int64)
-    return np.asarray([int(dataset[i][1]) for i in range(len(dataset))], dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,18 +75,6 @@ def extract_features(
     return torch.cat(feats), torch.cat(labels).long()
 
 
-def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> dict:
-    """Top-k accuracies in percent, ``{"top1": ..., "top5": ...}`` (k capped at the classes)."""
-    if scores.shape[0] != labels.shape[0]:
-        raise ValueError(f"scores has {scores.shape[0]} rows, labels {labels.shape[0]}")
-    out = {}
-    for k in ks:
-        kk = min(k, scores.shape[1])
-        pred = scores.topk(kk, dim=1).indices  # (N, k)
-        out[f"top{k}"] = 100.0 * float((pred == labels[:, None]).any(dim=1).float().mean())
-    return out
-
-
 def knn_evaluate(
     backbone: nn.Module,
     train_set: Dataset,
@@ -115,22 +100,7 @@ def knn_evaluate(
 # Linear evaluation
 # ---------------------------------------------------------------------------------------------
 @dataclass
-class _EvalDataConfig:
-    """Transforms and loading shared by linear evaluation and fine-tuning (ImageNet
-    defaults: RandomResizedCrop 224 for training, resize 256 / centre crop 224 for testing)."""
-
-    train_crop: int = 224
-    train_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
-    eval_resize: int | None = 256
-    eval_crop: int = 224
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    num_workers: int = 0
-    seed: int = 31
-
-
-@dataclass
-class LinearEvalConfig(_EvalDataConfig):
+class LinearEvalConfig(EvalDataConfig):
     """Linear probe settings (defaults: the original's eval_linear.py on ImageNet)."""
 
     epochs: int = 100
@@ -161,20 +131,6 @@ def linear_classifier(n_features: int, n_classes: int) -> nn.Linear:
     nn.init.normal_(layer.weight, mean=0.0, std=0.01)
     nn.init.zeros_(layer.bias)
     return layer
-
-
-@torch.no_grad()
-def _classify(
-    backbone: nn.Module | None, head: nn.Module, loader: DataLoader, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    head.eval()
-    scores, labels = [], []
-    for x, y in loader:
-        x = x.to(device)
-        feats = backbone(x) if backbone is not None else x
-        scores.append(head(feats.float()).float().cpu())
-        labels.append(torch.as_tensor(y))
-    return torch.cat(scores), torch.cat(labels).long()
 
 
 def linear_evaluate(
@@ -271,7 +227,7 @@ def linear_evaluate(
             opt.step()
             loss_sum += float(loss.detach()) * len(y)
             n_seen += len(y)
-        scores, labels = _classify(feat_backbone, head, test_loader, device)
+        scores, labels = classify(feat_backbone, head, test_loader, device)
         acc = topk_accuracy(scores, labels)
         if acc["top1"] > best["top1"]:
             best = acc
@@ -370,8 +326,6 @@ def evaluate(
     elif mode == "linear":
         res = linear_evaluate(backbone, train_base, test_base, linear or LinearEvalConfig(), dev)
     else:
-        from swav_ts.evaluation.image_finetune import FinetuneConfig, finetune_evaluate
-
         res = finetune_evaluate(backbone, train_base, test_base, finetune or FinetuneConfig(), dev)
     out.update(res)
     out.update(n_train=len(train_base), n_test=len(test_base))

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from swav_ts.evaluation.image import (
-    _classify,
-    _EvalDataConfig,
+from swav_ts.evaluation.image_common import (
+    EvalDataConfig,
+    classify,
     dataset_targets,
     topk_accuracy,
 )
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Semi-supervised fine-tuning
 # ---------------------------------------------------------------------------------------------
 @dataclass
-class FinetuneConfig(_EvalDataConfig):
+class FinetuneConfig(EvalDataConfig):
     """Fine-tuning on a label subset (defaults: the original's 10 % ImageNet settings)."""
 
     label_fraction: float = 0.1
@@ -145,7 +145,7 @@ def finetune_evaluate(
             n_seen += len(y)
         sched.step()
         model.eval()
-        scores, labels = _classify(None, model, test_loader, device)
+        scores, labels = classify(None, model, test_loader, device)
         acc = topk_accuracy(scores, labels)
         if acc["top1"] > best["top1"]:
             best = acc

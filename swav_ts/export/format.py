@@ -6,17 +6,15 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import swav_ts
 from swav_ts.data.contract import InputContract
 
-if TYPE_CHECKING:  # pragma: no cover
-    from swav_ts.estimator import TimeSeriesSwAV
-
 #: Format tag written into every export (``swav_ts.format`` metadata key).
 EXPORT_FORMAT = "swav_ts.export/1"
-#: Input and output names of the exported graph.
+#: The input name of every export; the output names of a SwAV model's export (other models
+#: name their outputs in ``ExportSpec.outputs``).
 INPUT = "windows"
 EMBEDDING = "embedding"
 SCORES = "prototype_scores"
@@ -39,15 +37,42 @@ def _require(module: str, what: str) -> Any:
 
 
 # -------------------------------------------------------------------------- metadata
+#: The metadata keys every export gets from :func:`_metadata` (a spec's own keys may not
+#: replace them).
+RESERVED_KEYS = frozenset(
+    f"swav_ts.{k}"
+    for k in (
+        "format",
+        "version",
+        "exported_as",
+        "contract",
+        "channel_names",
+        "rate_hz",
+        "window_length",
+        "min_length",
+        "plausible_low",
+        "plausible_high",
+        "input",
+        "input_layout",
+        "outputs",
+        "output_widths",
+        "dynamic_length",
+        "quantization",
+    )
+)
+
+
 def _metadata(
-    estimator: TimeSeriesSwAV,
+    contract: InputContract,
     format: str,
-    outputs: list[str],
+    outputs: dict[str, int],
     dynamic_length: bool,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The key/value strings written into an export (every value a string)."""
-    c = estimator.contract_
+    """The key/value strings written into an export (every value a string): the
+    :data:`RESERVED_KEYS` from the contract and the outputs (name -> width, in order), then
+    ``extra`` (the model's own keys)."""
+    c = contract
     meta = {
         "swav_ts.format": EXPORT_FORMAT,
         "swav_ts.version": swav_ts.__version__,
@@ -61,10 +86,9 @@ def _metadata(
         "swav_ts.plausible_high": json.dumps(c.high),
         "swav_ts.input": INPUT,
         "swav_ts.input_layout": "(batch, channels, time), sensor units",
-        "swav_ts.outputs": json.dumps(outputs),
-        "swav_ts.embedding_dim": str(int(estimator.n_features_out_)),
+        "swav_ts.outputs": json.dumps(list(outputs)),
+        "swav_ts.output_widths": json.dumps({k: int(v) for k, v in outputs.items()}),
         "swav_ts.dynamic_length": json.dumps(bool(dynamic_length)),
-        "swav_ts.encoder": estimator.config_.encoder.name,
         "swav_ts.quantization": "none",
     }
     meta.update(extra or {})

@@ -24,7 +24,8 @@ from swav_ts.export.format import (
 
 
 class ExportedModel:
-    """An exported model, loaded: ``model(X) -> embeddings``.
+    """An exported model, loaded: ``model(X) -> its first output`` (the embeddings of a
+    SwAV model's export), ``model.run(X) -> every output by name``.
 
     Attributes
     ----------
@@ -34,8 +35,14 @@ class ExportedModel:
     metadata : dict of str
         Every ``swav_ts.*`` key of the file.
     output_names : list of str
-        ``["embedding"]`` or ``["embedding", "prototype_scores"]``.
-    embedding_dim : int
+        In the graph's order; a SwAV model's export: ``["embedding"]`` or ``["embedding",
+        "prototype_scores"]``.
+    output_widths : dict of str to int
+        Width of each output (exports written before the widths were recorded: only the
+        embedding's).
+    embedding_dim : int or None
+        Width of the ``embedding`` output (None when the export has none, e.g. a
+        classifier's).
     dynamic_length : bool
         Whether windows of any length >= ``contract.min_length`` are accepted (else exactly
         ``contract.window_length``).
@@ -49,7 +56,11 @@ class ExportedModel:
         self.metadata = metadata
         self.contract = _contract_from(metadata, str(path))
         self.output_names = list(json.loads(metadata.get("swav_ts.outputs", '["embedding"]')))
-        self.embedding_dim = int(metadata["swav_ts.embedding_dim"])
+        widths = json.loads(metadata.get("swav_ts.output_widths", "{}"))
+        if "swav_ts.embedding_dim" in metadata:  # written by TimeSeriesSwAV.export_spec
+            widths.setdefault(EMBEDDING, int(metadata["swav_ts.embedding_dim"]))
+        self.output_widths: dict[str, int] = {k: int(v) for k, v in widths.items()}
+        self.embedding_dim = self.output_widths.get(EMBEDDING)
         self.dynamic_length = bool(json.loads(metadata.get("swav_ts.dynamic_length", "false")))
 
     def __repr__(self) -> str:
@@ -103,8 +114,9 @@ class ExportedModel:
         return {k: np.concatenate(v) for k, v in parts.items()}
 
     def __call__(self, X: Any, batch_size: int = 512) -> np.ndarray:
-        """Embeddings ``(n, D)`` float32 of windows ``X`` ``(n, C, T)`` in sensor units."""
-        return self.run(X, batch_size)[EMBEDDING]
+        """The first output ``(n, width)`` float32 of windows ``X`` ``(n, C, T)`` in sensor
+        units: the embeddings of a SwAV model's export."""
+        return self.run(X, batch_size)[self.output_names[0]]
 
     def prototype_scores(self, X: Any, batch_size: int = 512) -> np.ndarray:
         """Prototype scores ``(n, K)`` (exports made with ``scores=True`` only)."""
@@ -122,7 +134,8 @@ class ExportedModel:
         return [o.numpy() for o in out]
 
     def embed_unchecked(self, X: np.ndarray) -> np.ndarray:
-        """Embeddings of windows already checked (float32 contiguous ``(B, C, T)``)."""
+        """The first output (embeddings) of windows already checked (float32 contiguous
+        ``(B, C, T)``)."""
         return self._forward(X)[0]
 
 
@@ -131,7 +144,8 @@ def _is_torchscript(path: Path) -> bool:
 
 
 def load_exported(path: str | Path, threads: int | None = None) -> ExportedModel:
-    """Load an ONNX (ONNX Runtime, CPU) or TorchScript file written by :func:`export_model`.
+    """Load an ONNX (ONNX Runtime, CPU) or TorchScript file written by
+    :func:`~swav_ts.export.export_model`.
 
     Parameters
     ----------

@@ -15,12 +15,14 @@ from swav_ts import TimeSeriesSwAV, __version__
 from swav_ts.export import (
     EXPORT_FORMAT,
     ExportGraph,
+    ExportSpec,
     _MaxPool1dAs2d,
     export_model,
     load_exported,
     quantize_onnx,
     weighted_layers,
 )
+from swav_ts.export.format import RESERVED_KEYS
 from swav_ts.export.graph import planar_encoder, planar_layers
 from swav_ts.export.quantize import even_batch_size
 from swav_ts.timeseries.encoders import create_encoder
@@ -228,7 +230,7 @@ def test_exporting_an_unfitted_model_raises(tmp_path):
     with pytest.raises(NotFittedError):
         TimeSeriesSwAV().export(tmp_path / "m.onnx")
     with pytest.raises(NotFittedError):
-        export_model(TimeSeriesSwAV(config=DEBUG), tmp_path / "m.pt", "torchscript")
+        export_model(TimeSeriesSwAV(config=DEBUG).export_spec(), tmp_path / "m.pt", "torchscript")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -303,3 +305,62 @@ def test_other_encoders_export_with_a_dynamic_length(encoder, kwargs, tmp_path, 
     X = hapt_tiny["X_test"][:4]
     for windows in (X[..., :96], X, X[..., :33]):
         assert rel_err(model(windows), est.transform(windows)) <= 1e-5
+
+
+def _classifier_spec(est, **changes) -> ExportSpec:
+    """Another kind of model through the same entry point: the encoder + a linear head,
+    class logits out (what a fine-tuned classifier exports)."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(ExportGraph(est.model_), torch.nn.Linear(est.n_features_out_, 6))
+    std = est.model_.backbone.standardize
+    kwargs = {
+        "module": module.eval(),
+        "contract": est.contract_,
+        "outputs": {"logits": 6},
+        "channel_mean": std.mean.numpy(),
+        "channel_std": std.std.numpy(),
+        "metadata": {"swav_ts.model": "TestClassifier"},
+    }
+    return ExportSpec(**{**kwargs, **changes})
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_any_model_exports_through_an_export_spec(est, hapt_tiny, tmp_path, fmt):
+    spec = _classifier_spec(est)
+    model = load_exported(export_model(spec, tmp_path / "c.onnx", fmt), threads=1)
+    assert model.output_names == ["logits"] and model.output_widths == {"logits": 6}
+    assert model.embedding_dim is None
+    assert model.metadata["swav_ts.model"] == "TestClassifier"
+    assert RESERVED_KEYS <= set(model.metadata)
+    X = hapt_tiny["X_test"][:7]
+    with torch.no_grad():
+        ref = spec.module(torch.from_numpy(X)).numpy()
+    assert model(X).shape == (7, 6) and rel_err(model(X), ref) <= 1e-5
+
+
+def test_the_swav_spec_names_its_outputs_and_widths(est, exports):
+    spec = est.export_spec(scores=True)
+    k = est.model_.prototypes.weights()[0].shape[0]
+    assert spec.outputs == {"embedding": est.n_features_out_, "prototype_scores": k}
+    model = load_exported(exports["onnx"])
+    assert model.output_widths == spec.outputs and model.embedding_dim == est.n_features_out_
+    assert model.metadata["swav_ts.model"] == "TimeSeriesSwAV"
+    assert RESERVED_KEYS <= set(model.metadata)
+
+
+def test_a_bad_export_spec_is_refused_with_its_attribute_named(est, tmp_path):
+    with pytest.raises(TypeError, match=r"est.export_spec\(\)"):
+        export_model(est, tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"declares \{'logits': 5\}.*returns shapes \[\(2, 6\)\]"):
+        export_model(_classifier_spec(est, outputs={"logits": 5}), tmp_path / "m.pt", "torchscript")
+    with pytest.raises(ValueError, match="'windows'"):
+        _classifier_spec(est, outputs={"windows": 6})
+    with pytest.raises(ValueError, match=r"outputs\['logits'\] must be a width >= 1"):
+        _classifier_spec(est, outputs={"logits": 0})
+    with pytest.raises(ValueError, match="channel_mean must hold 6 finite values"):
+        _classifier_spec(est, channel_mean=[0.0, 1.0])
+    with pytest.raises(ValueError, match=r"\['swav_ts.outputs'\] are written by export_model"):
+        _classifier_spec(est, metadata={"swav_ts.outputs": "[]"})
+    with pytest.raises(TypeError, match="InputContract"):
+        _classifier_spec(est, contract=est.contract_.to_dict())
+    assert list(tmp_path.iterdir()) == []
