@@ -228,6 +228,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from swav_ts.demo import format_results, run_demo
+    from swav_ts.report import REPORT_NAME
 
     metrics = run_demo(
         args.config,
@@ -238,7 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         embedding_map=args.map,
     )
     print(format_results(metrics))
-    print(f"\nreport written to {args.out}")
+    print(f"\nreport: {Path(args.out) / REPORT_NAME}")
     return 0
 
 

@@ -4,7 +4,8 @@ Pretrains on the continuous recordings of the 21 training subjects (no labels), 
 UCI-HAR-style windows, and evaluates on the 9 official test subjects: a linear probe with 100 %
 and with 1 % / 10 % of the training labels (several seeds), on the encoder features and on the
 prototype scores, the same architecture with random weights, and the agreement of prototype
-assignments with the activities (NMI/ARI). Writes a report folder with metrics and figures.
+assignments with the activities (NMI/ARI). Writes a report folder with metrics, figures and
+``report.html``, one self-contained page (:mod:`swav_ts.report`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from swav_ts.core.config import apply_overrides, from_dict, read_yaml, save_conf
 from swav_ts.data.hapt import class_names, load_hapt
 from swav_ts.estimator import TimeSeriesSwAV
 from swav_ts.evaluation import clustering_metrics, confusion, label_fraction_table, linear_probe
+from swav_ts.report import write_report
 from swav_ts.timeseries.adapt import explicit_keys
 from swav_ts.timeseries.config import TimeSeriesConfig, hapt_recipe
 
@@ -56,8 +58,9 @@ def run_demo(
         A time-series YAML config (default: the packaged recipe
         :func:`swav_ts.timeseries.config.hapt_recipe`, = ``configs/timeseries/hapt.yaml``).
     out_dir : path
-        Report folder: ``metrics.json``, ``model.safetensors``, figures, the run folder
-        (a rerun with the same config resumes it; another config is refused).
+        Report folder: ``report.html`` (the page to open), ``metrics.json``,
+        ``model.safetensors``, figures, the run folder (a rerun with the same config resumes
+        it; another config is refused).
     overrides : list of str
         ``section.key=value`` config overrides.
     label_fractions, seeds : tuples
@@ -118,10 +121,16 @@ def run_demo(
         "prototype_clusters_test": cluster_scores,
         "loss_history": [h["loss"] for h in est.history_],
         "class_names": list(class_names),
+        "channel_names": list(est.channel_names_),
+        "rate_hz": est.rate_hz_,
+        "window_length": int(est.contract_.window_length),
+        "seeds": list(seeds),
+        "embedding_map": embedding_map,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     if figures:
         _figures(out, est, Zte, yte, clusters_te, probe, Ztr, ytr, embedding_map)
+    write_report(metrics, out)
     return metrics
 
 

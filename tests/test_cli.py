@@ -1,6 +1,7 @@
 """The swav-ts command line on the debug config (seconds)."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 from swav_ts.cli import main
+from swav_ts.report import FIGURES
+from tests.test_report import check_report
 
 DEBUG = str(Path(__file__).resolve().parents[1] / "configs" / "timeseries" / "debug.yaml")
 
@@ -198,6 +201,19 @@ def test_demo_on_debug_config(tmp_path):
         "model.safetensors",
     ):
         assert (tmp_path / name).stat().st_size > 1000, name
+    # the one page to open: named last, every figure of it from metrics.json, images inside
+    report = tmp_path / "report.html"
+    assert proc.stdout.strip().splitlines()[-1] == f"report: {report}"
+    figures = {name: tmp_path / name for name in FIGURES}
+    page = check_report(report, metrics, figures)
+    # its next steps run as written on the demo's model (export, embed: seconds on debug)
+    lines = [line for line in page.code[0].splitlines() if line.startswith("swav-ts ")]
+    assert [line.split()[1] for line in lines] == ["embed", "export", "export", "evaluate"]
+    for line in lines[:3]:
+        assert main(shlex.split(line)[1:]) == 0, line
+    assert np.load(tmp_path / "embeddings.npy").shape[1] == 16  # debug: feat width 16
+    assert (tmp_path / "model.pt").stat().st_size > 1000
+    assert (tmp_path / "model.onnx").stat().st_size > 1000
 
 
 def test_unknown_benchmark(capsys):
