@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, output_file, write_json
 from swav_ts.timeseries.augment import AugmentConfig
 from swav_ts.timeseries.crops import MultiCropConfig
 from swav_ts.timeseries.views import ViewMaker
@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kwargs = add_options(parser, run_augment_benchmark)
     parser.add_argument("--json", type=Path, default=None, help="write the result dict here")
     args = parser.parse_args(argv)
+    output_file(args.json, "--json")  # before the run, not after it
     results = run_augment_benchmark(**kwargs(args))
     print(format_result(results))
     write_json(results, args.json)

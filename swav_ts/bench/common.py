@@ -72,10 +72,69 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None =
     return "\n".join([line, sep, *body])
 
 
-def write_json(result: dict[str, Any], path: str | Path | None) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+def _no_file_in_the_way(folder: Path, what: str) -> None:
+    """Raise if ``folder`` or its nearest existing ancestor is a file (not a folder)."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(
+                    f"{what}: {p} is a file, not a folder (give another path or move the file)"
+                )
+            return
+
+
+def output_folder(path: str | Path, option: str | None = None) -> Path:
+    """``path`` as a folder to write into, created with its parents.
+
+    Parameters
+    ----------
+    path : path
+    option : str, optional
+        The command-line option that gave ``path`` (``"--work-dir"``), named in errors.
+
+    Raises
+    ------
+    ValueError
+        ``path`` or one of its parents is a file, or the folder cannot be created (naming
+        the option, the path and the file in the way).
+    """
+    p = Path(path)
+    what = f"{option} {p}" if option else str(p)
+    _no_file_in_the_way(p, what)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot create the folder ({exc.strerror or exc})") from None
+    return p
+
+
+def output_file(path: str | Path | None, option: str | None = None) -> Path | None:
+    """Check, before any work is done, that a result file can be written at ``path``: its
+    folder is created (parents included). ``None`` (no file asked for) stays ``None``.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a folder, or a file stands where one of its folders should be (naming
+        the option and the path).
+    """
+    if path is None or str(path) == "":
+        return None
+    p = Path(path)
+    what = f"{option} {p}" if option else str(p)
+    if p.is_dir():
+        raise ValueError(f"{what} is a folder; give a file name, e.g. {p / 'result.json'}")
+    _no_file_in_the_way(p.parent, what)
+    output_folder(p.parent, option)
+    return p
+
+
+def write_json(result: dict[str, Any], path: str | Path | None, option: str | None = None) -> None:
+    """Write ``result`` as JSON to ``path`` (its folder created); nothing when ``path`` is
+    empty. Errors as :func:`output_file` (``option`` names where ``path`` came from)."""
+    p = output_file(path, option)
+    if p is not None:
+        p.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
 def _option_type(hint: Any) -> tuple[type, bool]:

@@ -36,7 +36,14 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    output_file,
+    output_folder,
+    write_json,
+)
 from swav_ts.bench.train import resolve_config
 
 logger = logging.getLogger(__name__)
@@ -282,6 +289,7 @@ def run_ddp_benchmark(
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise ValueError(f"unknown variant(s) {bad}; valid: {VARIANTS}")
+    work = output_folder(work_dir, "--work-dir") if work_dir else None  # created if missing
     contexts = load_hapt_contexts(resolve_config(), max_contexts)
     if len(contexts) < global_batch * (warmup + iters + 1):
         logger.info("fewer contexts than iterations x batch: runs span more than one epoch")
@@ -301,8 +309,7 @@ def run_ddp_benchmark(
         "variants": {},
     }
     with tempfile.TemporaryDirectory(prefix="swav_ts_bench_ddp_") as tmp:
-        root = Path(work_dir) if work_dir else Path(tmp)
-        root.mkdir(parents=True, exist_ok=True)
+        root = work or Path(tmp)
         contexts_path = root / "contexts.npy"
         np.save(contexts_path, contexts)
         for variant in variants:
@@ -378,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_ddp_benchmark(**kwargs(a))
     print(format_result(res))
     write_json(res, a.json)

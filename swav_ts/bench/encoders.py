@@ -19,7 +19,14 @@ from typing import Any
 import torch
 import yaml
 
-from swav_ts.bench.common import add_options, format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    median_time_s,
+    output_file,
+    write_json,
+)
 from swav_ts.timeseries.config import hapt_recipe
 from swav_ts.timeseries.encoders import create_encoder
 
@@ -110,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_encoder_benchmark(**kwargs(a))
     print(f"views: {res['views']}")
     print(format_table(res["rows"]))

@@ -49,6 +49,8 @@ from swav_ts.bench.common import (
     machine_info,
     mean_cosine,
     median_time_s,
+    output_file,
+    output_folder,
     write_json,
 )
 
@@ -222,6 +224,7 @@ def run_export_benchmark(
     from swav_ts.evaluation import linear_probe
     from swav_ts.export import calibration_windows, file_size_mib, load_exported
 
+    work = output_folder(work_dir, "--work-dir") if work_dir else None  # created if missing
     torch.set_num_threads(threads)
     model = Path(model)
     est = TimeSeriesSwAV.load(model)
@@ -229,7 +232,7 @@ def run_export_benchmark(
     length = contract.window_length
     Xtr, ytr, _ = load_hapt("train")
     Xte, yte, _ = load_hapt("test")
-    tmp = tempfile.TemporaryDirectory(prefix="swav_ts_bench_export_", dir=work_dir)
+    tmp = tempfile.TemporaryDirectory(prefix="swav_ts_bench_export_", dir=work)
     root = Path(tmp.name)
     try:
         # ---------------------------------------------------------------- exports
@@ -431,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     a = p.parse_args(argv)
     if not 0 < a.stream_ref_hours < a.stream_hours:
         p.error("need 0 < --stream-ref-hours < --stream-hours")
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_export_benchmark(
         a.model,
         **kwargs(a),

@@ -24,7 +24,14 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    median_time_s,
+    output_file,
+    write_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     torch.set_num_threads(1 if a.device == "cpu" else torch.get_num_threads())
     res = run_gpu_benchmark(**kwargs(a))
     write_json(res, a.json)

@@ -17,7 +17,6 @@ timing, so they stay in one module.)
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from swav_ts.bench.common import add_options, format_table
+from swav_ts.bench.common import add_options, format_table, output_file, output_folder, write_json
 from swav_ts.core.config import OptimConfig, SwAVConfig, TrainConfig
 from swav_ts.core.step import SwAVStep
 from swav_ts.evaluation.image import knn_evaluate
@@ -150,11 +149,12 @@ def cifar_small_scale(
     """
     torch.set_num_threads(threads)
     data_dir = Path(data_dir) if data_dir else shared_cifar10_dir()
-    cache = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
     train_zip, test_zip = data_dir / "train.zip", data_dir / "test.zip"
     for z in (train_zip, test_zip):
         if not z.is_file():
             raise ValueError(f"CIFAR-10 zip not found: {z}")
+    default_cache = Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
+    cache = output_folder(cache_dir, "--cache-dir") if cache_dir else output_folder(default_cache)
     pre_root = extract_image_zip(train_zip, cache, subset_per_class)
     bank_root = extract_image_zip(train_zip, cache, knn_train_per_class)
     test_root = extract_image_zip(test_zip, cache, test_per_class)
@@ -411,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     throughput_kwargs = add_options(t, gpu_throughput, skip=("warmup_iters", "jpeg_dir"))
     t.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    output_file(args.out, "--out")  # before the run, not after it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.which == "cifar":
         result = cifar_small_scale(**cifar_kwargs(args))
@@ -418,8 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         result = gpu_throughput(**throughput_kwargs(args))
     text = _table(result)
     sys.stdout.write(text + "\n")
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(result, args.out, "--out")
     return 0
 
 

@@ -29,6 +29,7 @@ from swav_ts.bench.common import (
     format_table,
     machine_info,
     mean_cosine,
+    output_file,
     write_json,
 )
 
@@ -135,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     kwargs = add_options(p, run_int8_study, helps={"max_windows": "None: all training windows"})
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_int8_study(a.model, **kwargs(a))
     print(f"model {res['model']}; probe held out: training subjects {res['val_subjects']}")
     print(f"fp32 probe on them: {100 * res['fp32_val_probe_acc']:.2f} %\n")

@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    output_file,
+    output_folder,
+    write_json,
+)
 
 __all__ = ["main", "run_memory_benchmark"]
 
@@ -153,7 +160,8 @@ def run_memory_benchmark(
         raise ValueError(f"scales must be positive integers, got {scales}")
     if iters <= warmup_iters:
         raise ValueError(f"iters ({iters}) must exceed warmup_iters ({warmup_iters})")
-    root = Path(tempfile.mkdtemp(prefix="swav_ts_mem_", dir=work_dir))
+    work = output_folder(work_dir, "--work-dir") if work_dir else None  # created if missing
+    root = Path(tempfile.mkdtemp(prefix="swav_ts_mem_", dir=work))
     results = []
     try:
         config = root / "config.yaml"
@@ -258,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_memory_benchmark(**kwargs(a), overrides=a.overrides)
     cols = [c for c in COLUMNS if c in res["results"][0]]
     print(format_table(res["results"], cols))

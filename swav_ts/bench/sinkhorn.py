@@ -13,7 +13,14 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, median_time_s, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    median_time_s,
+    output_file,
+    write_json,
+)
 from swav_ts.core.sinkhorn import sinkhorn
 
 logger = logging.getLogger(__name__)
@@ -96,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     kwargs = add_options(p, run_sinkhorn_benchmark, names={"n_prototypes": "prototypes"})
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     res = run_sinkhorn_benchmark(**kwargs(a))
     print(format_table(res["rows"]))
     write_json(res, a.json)

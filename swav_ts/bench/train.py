@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, output_file, write_json
 from swav_ts.core.config import load_config
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.pretrain import pretrain
@@ -298,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--json", default=None, help="write the result to this JSON file")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")  # before the run, not after it
     modes = {"off": (False,), "on": (True,), "both": (False, True)}[a.compile]
     res = run_train_benchmark(**kwargs(a), compile_modes=modes)
     print(format_result(res))
