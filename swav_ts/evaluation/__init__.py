@@ -16,6 +16,7 @@ from swav_ts.evaluation.metrics import (
     confusion,
     macro_f1,
 )
+from swav_ts.evaluation.ridge import ridge_probe
 from swav_ts.evaluation.splits import subject_kfold, subject_kfold_linear_probe
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "label_fraction_table",
     "linear_probe",
     "macro_f1",
+    "ridge_probe",
     "stratified_fraction",
     "subject_kfold",
     "subject_kfold_linear_probe",

@@ -133,12 +133,16 @@ def label_fraction_table(
     y_test: np.ndarray,
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
     seeds: Sequence[int] = (0, 1, 2),
+    evaluator: Callable[..., dict] = linear_probe,
 ) -> list[dict]:
-    """:func:`label_fraction_runs` with the linear probe, as JSON-ready rows (one per fraction).
+    """:func:`label_fraction_runs` as JSON-ready rows (one per fraction); by default with the
+    linear probe (``evaluator``: another probe, e.g. :func:`swav_ts.evaluation.ridge.ridge_probe`).
 
     The table the demo, the benchmarks and ``swav-ts evaluate --mode all`` report.
     """
-    df = label_fraction_runs(train_emb, y_train, test_emb, y_test, fractions=fractions, seeds=seeds)
+    df = label_fraction_runs(
+        train_emb, y_train, test_emb, y_test, fractions=fractions, seeds=seeds, evaluator=evaluator
+    )
     return [
         {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
         for row in df.to_dict(orient="records")
