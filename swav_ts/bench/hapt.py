@@ -18,6 +18,9 @@ In the same process:
   ``--seeds``; each configuration and seed writes its own run folder (``OUT/cfg-<hash>/...``);
 * **SwAV at several budgets** (``--budgets``, multiples of the yardstick): the recipe with the
   number of epochs that fits the budget (from the measured time per epoch);
+* **MiniRocket** (``--peer minirocket``, needs ``pip install "swav-ts[bench]"``): aeon's
+  transform fitted on the same unlabelled training windows, scored with the same probes,
+  its own ridge classifier included (:func:`swav_ts.bench.peers.run_minirocket`);
 * **TS2Vec** (``--peer ts2vec``, needs ``pip install "swav-ts[bench]"``): every ``--peer-seeds``
   seed trained for the recipe's own mean pretraining time (the headline comparison, at equal
   time), the first seed with snapshots at the ``--budgets`` as well;
@@ -44,11 +47,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import machine_info, write_json
+from swav_ts.bench.common import machine_info, output_file, output_folder, write_json
 
 logger = logging.getLogger(__name__)
 
 FRACTIONS = (0.01, 0.1, 1.0)
+#: Probes of the default embedding and of the peers: logistic regression and MiniRocket's ridge.
+PROBES = ("lr", "ridge")
+PEERS = ("ts2vec", "minirocket")
+ALL_PROBES = (*PROBES, "svm")
 SUBSET_SEEDS = (0, 1, 2)
 N_FOLDS = 3
 
@@ -62,6 +69,15 @@ def config_folder(cfg) -> str:
     return "cfg-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+def _probe(name: str):
+    from swav_ts.evaluation import linear_probe, ridge_probe
+
+    probes = {"lr": linear_probe, "ridge": ridge_probe}
+    if name not in probes:
+        raise ValueError(f"unknown probe {name!r}; valid: {', '.join(probes)}")
+    return probes[name]
+
+
 def score(
     Ztr: np.ndarray,
     ytr: np.ndarray,
@@ -71,9 +87,12 @@ def score(
     split: str,
     fractions: Sequence[float] = FRACTIONS,
     svm: bool = False,
+    probes: Sequence[str] = ("lr",),
 ) -> dict[str, Any]:
-    """Probe accuracies of one embedding: ``{"lr": {fraction: acc}, "svm": {...}}``.
+    """Probe accuracies of one embedding: ``{probe: {fraction: acc}}``.
 
+    ``probes``: ``"lr"`` (logistic regression on standardised features) and/or ``"ridge"``
+    (MiniRocket's classifier, :func:`swav_ts.evaluation.ridge.ridge_probe`).
     ``validation``: mean over subject-wise folds of the training windows; ``test``: trained on
     all training windows, scored on the test subjects (``svm`` adds the RBF-SVM at 100 % and
     1 %).
@@ -82,19 +101,21 @@ def score(
     from swav_ts.evaluation.label_fractions import stratified_fraction
     from swav_ts.evaluation.svm import svm_probe
 
-    out: dict[str, Any] = {"lr": {}}
-    if split == "validation":
-        per_fold: dict[float, list[float]] = {f: [] for f in fractions}
-        for tr, va in subject_kfold(str_, N_FOLDS):
-            for row in label_fraction_table(
-                Ztr[tr], ytr[tr], Ztr[va], ytr[va], fractions, SUBSET_SEEDS
-            ):
-                per_fold[row["fraction"]].append(row["accuracy_mean"])
-        out["lr"] = {f: float(np.mean(v)) for f, v in per_fold.items()}
-        return out
-    for row in label_fraction_table(Ztr, ytr, Zte, yte, fractions, SUBSET_SEEDS):
-        out["lr"][row["fraction"]] = row["accuracy_mean"]
-    if svm:
+    out: dict[str, Any] = {}
+    for probe in probes:
+        evaluator = _probe(probe)
+        if split == "validation":
+            per_fold: dict[float, list[float]] = {f: [] for f in fractions}
+            for tr, va in subject_kfold(str_, N_FOLDS):
+                for row in label_fraction_table(
+                    Ztr[tr], ytr[tr], Ztr[va], ytr[va], fractions, SUBSET_SEEDS, evaluator
+                ):
+                    per_fold[row["fraction"]].append(row["accuracy_mean"])
+            out[probe] = {f: float(np.mean(v)) for f, v in per_fold.items()}
+        else:
+            rows = label_fraction_table(Ztr, ytr, Zte, yte, fractions, SUBSET_SEEDS, evaluator)
+            out[probe] = {row["fraction"]: row["accuracy_mean"] for row in rows}
+    if svm and split == "test":
         out["svm"] = {1.0: svm_probe(Ztr, ytr, Zte, yte, n_jobs=2)["accuracy"]}
         if 0.01 in fractions:
             accs = [
@@ -124,7 +145,9 @@ def run_swav(cfg, seed: int, out: Path, data: dict, split: str, svm: bool) -> di
         "epoch_s": float(np.median(epoch_s)) if epoch_s else None,
         "run_dir": str(run_dir),
         "final_loss": est.history_[-1]["loss"] if est.history_ else None,
-        "embedding": score(Ztr, data["ytr"], data["str"], Zte, data["yte"], split, svm=svm),
+        "embedding": score(
+            Ztr, data["ytr"], data["str"], Zte, data["yte"], split, svm=svm, probes=PROBES
+        ),
     }
     Ptr, Pte = est.prototype_scores(data["Xtr"]), est.prototype_scores(data["Xte"])
     res["prototype_scores"] = score(Ptr, data["ytr"], data["str"], Pte, data["yte"], split)
@@ -159,13 +182,31 @@ def run_peer(
     return rows
 
 
+def run_minirocket_peer(data: dict, split: str, unit_s: float, svm: bool) -> dict[str, Any]:
+    """MiniRocket fitted on the training windows, scored with the same probes as SwAV."""
+    from swav_ts.bench.peers import run_minirocket
+
+    mr = run_minirocket(
+        data["Xtr"], embed=(data["Xtr"], data["Xte"]), seed=0, n_jobs=torch.get_num_threads()
+    )
+    Ztr, Zte = mr["embeddings"]
+    return {
+        "time_s": mr["time_s"],
+        "time_x_yardstick": mr["time_s"] / unit_s,
+        "n_features": mr["n_features"],
+        "embedding": score(
+            Ztr, data["ytr"], data["str"], Zte, data["yte"], split, svm=svm, probes=PROBES
+        ),
+    }
+
+
 def run_hapt_benchmark(
     config: str | Path | None = None,
     overrides: Sequence[str] = (),
     seeds: Sequence[int] = (0, 1, 2),
     split: str = "validation",
     budgets: Sequence[float] = (),
-    peer: str | None = None,
+    peers: Sequence[str] = (),
     peer_seeds: Sequence[int] = (0,),
     svm: bool = False,
     demo: bool = False,
@@ -218,7 +259,10 @@ def run_hapt_benchmark(
         write_json(result, path)
 
     # ---------------- the recipe at other budgets (epochs fitted to k x the yardstick)
-    if budgets and not seeds and peer is None:
+    unknown = sorted(set(peers) - set(PEERS))
+    if unknown:
+        raise ValueError(f"unknown peer {unknown[0]!r}; valid: {', '.join(PEERS)}")
+    if budgets and not seeds and "ts2vec" not in peers:
         raise ValueError("budgets without --seeds are for the peer alone: add --peer")
     if budgets and seeds:  # (without seeds: the peer alone, at the budgets)
         epoch_s = result["swav"][0]["epoch_s"]
@@ -234,8 +278,13 @@ def run_hapt_benchmark(
             result["swav_budgets"].append(res)
             write_json(result, path)
 
-    # ---------------- the peer: at SwAV's own pretraining time (every seed) and at the budgets
-    if peer == "ts2vec":
+    # ---------------- MiniRocket: no training, fitted on the same unlabelled windows
+    if "minirocket" in peers:
+        result["minirocket"] = run_minirocket_peer(data, split, unit, svm)
+        write_json(result, path)
+
+    # ---------------- TS2Vec: at SwAV's own pretraining time (every seed) and at the budgets
+    if "ts2vec" in peers:
         recipe = [r["pretrain_x_yardstick"] for r in result["swav"]]
         equal = float(np.mean(recipe)) if recipe else max(budgets, default=6.0)
         marks = sorted(set(budgets) | {equal})
@@ -248,8 +297,6 @@ def run_hapt_benchmark(
                 row.update(budget=k, equal_time=k == equal, time_x_yardstick=row["time_s"] / unit)
             result["ts2vec"].extend(rows)
             write_json(result, path)
-    elif peer is not None:
-        raise ValueError(f"unknown peer {peer!r}; valid: ts2vec")
 
     # ---------------- the main job, timed end to end
     if demo:
@@ -285,7 +332,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     s: dict[str, Any] = {}
     runs = result.get("swav", [])
     for what in ("embedding", "prototype_scores", "random_weights"):
-        for probe in ("lr", "svm"):
+        for probe in ALL_PROBES:
             fr = runs[0][what].get(probe, {}) if runs else {}
             for f in fr:
                 s[f"swav_{what}_{probe}_{f}"] = _stats([r[what][probe][f] for r in runs])
@@ -297,10 +344,16 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         if not final:
             top = max(p["budget"] for p in peers)
             final = [p for p in peers if p["budget"] == top]
-        for probe in ("lr", "svm"):
+        for probe in ALL_PROBES:
             for f in final[0]["embedding"].get(probe, {}):
                 s[f"ts2vec_{probe}_{f}"] = _stats([p["embedding"][probe][f] for p in final])
         s["ts2vec_x_yardstick"] = _stats([p["time_x_yardstick"] for p in final])
+    mr = result.get("minirocket")
+    if mr:
+        for probe, accs in mr["embedding"].items():
+            for f, acc in accs.items():
+                s[f"minirocket_{probe}_{f}"] = _stats([acc])
+        s["minirocket_x_yardstick"] = _stats([mr["time_x_yardstick"]])
     return s
 
 
@@ -332,7 +385,7 @@ def format_summary(result: dict[str, Any]) -> str:
         ("prototype_scores", "SwAV prototype scores"),
         ("random_weights", "same encoder, random weights"),
     ):
-        for probe in ("lr", "svm"):
+        for probe in ALL_PROBES:
             keys = [f"swav_{what}_{probe}_{f}" for f in (1.0, 0.1, 0.01)]
             if not any(k in s for k in keys):
                 continue
@@ -342,14 +395,16 @@ def format_summary(result: dict[str, Any]) -> str:
                 + " | ".join(cell(k) for k in keys)
                 + f" | {time_cell} |"
             )
-    if "ts2vec_x_yardstick" in s:
-        for probe in ("lr", "svm"):
-            keys = [f"ts2vec_{probe}_{f}" for f in (1.0, 0.1, 0.01)]
+    for peer, name in (("ts2vec", "TS2Vec"), ("minirocket", "MiniRocket")):
+        if f"{peer}_x_yardstick" not in s:
+            continue
+        for probe in ALL_PROBES:
+            keys = [f"{peer}_{probe}_{f}" for f in (1.0, 0.1, 0.01)]
             if any(k in s for k in keys):
                 lines.append(
-                    f"| TS2Vec | {probe.upper()} | "
+                    f"| {name} | {probe.upper()} | "
                     + " | ".join(cell(k) for k in keys)
-                    + f" | {s['ts2vec_x_yardstick']['mean']:.2f} |"
+                    + f" | {s[f'{peer}_x_yardstick']['mean']:.2f} |"
                 )
     curve = _curve(result)
     if curve:
@@ -429,7 +484,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         default=[],
         help="also run the recipe at these multiples of the yardstick",
     )
-    p.add_argument("--peer", choices=["ts2vec"], default=None)
+    p.add_argument(
+        "--peer",
+        dest="peers",
+        choices=PEERS,
+        nargs="+",
+        default=[],
+        help="peers run beside SwAV in the same process (needs the bench extra)",
+    )
     p.add_argument("--peer-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--svm", action="store_true", help="add the RBF-SVM probe (test split)")
     p.add_argument("--demo", action="store_true", help="also time swav-ts demo end to end")
@@ -437,13 +499,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
+    output_folder(a.out, "--out")
+    output_file(a.json, "--json")
     res = run_hapt_benchmark(
         a.config,
         a.set,
         a.seeds,
         a.split,
         a.budgets,
-        a.peer,
+        a.peers,
         a.peer_seeds,
         a.svm,
         a.demo,

@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    output_file,
+    write_json,
+)
 
 FRACTIONS = (1.0, 0.1, 0.01)
 COLUMNS = ("output", "dim", "lr_100", "lr_10", "lr_1", "vs_transform")
@@ -150,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     kwargs = add_options(p, run_outputs_study, helps={"max_windows": "None: all windows"})
     p.add_argument("--json", default=None, help="write the results here")
     a = p.parse_args(argv)
+    output_file(a.json, "--json")
     res = run_outputs_study(a.runs, **kwargs(a))
     print(f"{len(res['per_model'])} models, {res['n_windows']} training windows; LR accuracy %")
     print(format_table(res["rows"], COLUMNS))

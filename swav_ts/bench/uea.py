@@ -19,7 +19,13 @@ import numpy as np
 import torch
 
 import swav_ts
-from swav_ts.bench.common import add_options, format_table, machine_info, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    machine_info,
+    output_file,
+    write_json,
+)
 
 PUBLISHED_TS2VEC = {"BasicMotions": 0.975, "RacketSports": 0.855}
 
@@ -95,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
+    output_file(a.json, "--json")
     res = run_uea_benchmark(**kwargs(a))
     print(format_table(res["rows"]))
     write_json(res, a.json)

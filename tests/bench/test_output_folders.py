@@ -75,6 +75,10 @@ JSON_OPTIONS = [
     ("swav_ts.bench.export", ["--model", "m.safetensors"], "run_export_benchmark", "--json"),
     ("swav_ts.bench.image", ["cifar"], "cifar_small_scale", "--out"),
     ("swav_ts.bench.image", ["throughput"], "gpu_throughput", "--out"),
+    ("swav_ts.bench.uea", [], "run_uea_benchmark", "--json"),
+    ("swav_ts.bench.outputs", ["--runs", "r.json"], "run_outputs_study", "--json"),
+    ("swav_ts.bench.hapt", [], "run_hapt_benchmark", "--json"),
+    ("swav_ts.bench.panel", [], "run_panel", "--json"),
 ]
 IDS = [run for _, _, run, _ in JSON_OPTIONS]
 
@@ -94,38 +98,6 @@ def test_result_file_options_are_checked_before_the_run(
         module.main([*args, option, str(tmp_path / "f.txt" / "result.json")])
     with pytest.raises(ValueError, match=rf"^{option} .* is a folder; give a file name"):
         module.main([*args, option, str(tmp_path)])
-
-
-# Benchmarks whose command line checks --json only when it writes, after the run (their
-# modules are edited elsewhere): a missing folder still works, a folder is a clear error.
-AFTER_THE_RUN = [
-    ("swav_ts.bench.uea", [], "run_uea_benchmark", {"rows": [{"a": 1}]}),
-    (
-        "swav_ts.bench.outputs",
-        ["--runs", "r.json"],
-        "run_outputs_study",
-        {"per_model": [], "n_windows": 0, "rows": []},
-    ),
-    ("swav_ts.bench.hapt", [], "run_hapt_benchmark", {}),
-]
-
-
-@pytest.mark.parametrize(
-    "module_name, args, run, result", AFTER_THE_RUN, ids=[r for _, _, r, _ in AFTER_THE_RUN]
-)
-def test_json_written_after_the_run_makes_its_folder(
-    module_name, args, run, result, tmp_path, monkeypatch
-):
-    module = importlib.import_module(module_name)
-    original = getattr(module, run)
-    monkeypatch.setattr(module, run, functools.wraps(original)(lambda *a, **k: result))
-    if hasattr(module, "format_summary"):
-        monkeypatch.setattr(module, "format_summary", lambda res: "")
-    path = tmp_path / "not" / "yet" / "result.json"
-    module.main([*args, "--json", str(path)])
-    assert json.loads(path.read_text()) == result
-    with pytest.raises(ValueError, match=r"is a folder; give a file name"):
-        module.main([*args, "--json", str(tmp_path)])
 
 
 def test_the_json_of_a_real_small_run_lands_in_a_new_folder(tmp_path):
@@ -187,3 +159,19 @@ def test_cifar_cache_dir(tmp_path, monkeypatch, cifar_dir):
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(ValueError, match=r"^--cache-dir .*f\.txt is a file"):
         image.cifar_small_scale(data_dir=cifar_dir, cache_dir=tmp_path / "f.txt" / "c")
+
+
+@pytest.mark.parametrize(
+    "module_name, run",
+    [("swav_ts.bench.hapt", "run_hapt_benchmark"), ("swav_ts.bench.panel", "run_panel")],
+)
+def test_run_folders_of_hapt_and_panel(module_name, run, tmp_path, monkeypatch):
+    module = importlib.import_module(module_name)
+    _stub(module, run, monkeypatch)
+    missing = tmp_path / "no" / "runs"
+    with pytest.raises(Ran):
+        module.main(["--out", str(missing)])
+    assert missing.is_dir()  # created before the (long) run starts
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"^--out .*f\.txt is a file"):
+        module.main(["--out", str(tmp_path / "f.txt")])
