@@ -27,6 +27,7 @@ BENCHMARKS = {
     "export": "swav_ts.bench.export",
     "int8": "swav_ts.bench.int8",
     "outputs": "swav_ts.bench.outputs",
+    "panel": "swav_ts.bench.panel",
     "encoders": "swav_ts.bench.encoders",
 }
 

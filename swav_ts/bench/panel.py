@@ -1,0 +1,343 @@
+"""The development panel: where the estimator's defaults are chosen.
+
+Measures exactly what ``TimeSeriesSwAV().fit(X)`` does — the default configuration, fitted to
+each data set by :func:`swav_ts.timeseries.adapt.adapt_to_data` as it would be for a user —
+beside TS2Vec and MiniRocket, on six data sets, with the same probes and label subsets:
+
+* **HAPT** (validation folds only): SwAV pretrains on the continuous recordings of the 21
+  training subjects, the peers on their windows; probes are trained on 2 of 3 subject-wise
+  folds of those subjects and scored on the third (:func:`swav_ts.bench.hapt.score`). The
+  9 test subjects are never read.
+* **BasicMotions, RacketSports** (shipped in ``datasets/uea``) and **Libras,
+  ArticularyWordRecognition, PenDigits** (the UEA archive's ``.ts`` files; ``--data-dir``
+  names the folders that hold ``<name>_TRAIN.ts`` / ``<name>_TEST.ts``): every method is
+  fitted without labels on the training split, the probes are trained on its labels and
+  scored on the test split.
+
+Probes: logistic regression on standardised features (``lr``) and MiniRocket's own ridge
+classifier (``ridge``), with 100 % and 10 % of the training labels (3 stratified subsets
+each for 10 %). The peers: TS2Vec with its authors' default training length (200 iterations,
+600 when the training array holds over 100,000 values; batch 8, 320-d) and MiniRocket
+(``aeon``, 10,000 kernels, no training). Both need ``pip install "swav-ts[bench]"``.
+
+A candidate for the defaults is given as ``--set key=value`` overrides of
+:class:`~swav_ts.timeseries.config.TimeSeriesConfig`; they are treated as defaults (the
+small-data rules adapt them), not as a user's explicit choice. ``--methods`` runs a subset,
+so candidates and peers can run separately and be reported together with ``--report``.
+``docs/results.md`` ("The development panel") holds the rule that chose the defaults, the
+commands and the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from swav_ts.bench.common import machine_info, output_file, output_folder, write_json
+
+PANEL = (
+    "HAPT",
+    "BasicMotions",
+    "RacketSports",
+    "Libras",
+    "ArticularyWordRecognition",
+    "PenDigits",
+)
+METHODS = ("swav", "ts2vec", "minirocket")
+PROBES = ("lr", "ridge")
+FRACTIONS = (1.0, 0.1)
+SUBSET_SEEDS = (0, 1, 2)
+
+
+# ------------------------------------------------------------------------------ data
+def load_panel_set(name: str, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
+    """One panel data set: training windows and labels, what SwAV pretrains on, and either
+    test windows (UEA) or the subject of every training window (HAPT, scored by folds).
+
+    Raises
+    ------
+    FileNotFoundError
+        A UEA set in none of ``data_dirs`` (the message names the folders searched).
+    """
+    if name == "HAPT":
+        from swav_ts.data.hapt import load_hapt, load_hapt_recordings
+
+        Xtr, ytr, subjects = load_hapt("train")
+        return {
+            "name": name,
+            "Xtr": Xtr,
+            "ytr": ytr,
+            "groups": subjects,
+            "Xte": None,
+            "yte": None,
+            "pretrain_on": load_hapt_recordings("train"),
+        }
+    from swav_ts.data.ts_files import load_ts_file
+
+    for folder in data_dirs:
+        train = Path(folder) / f"{name}_TRAIN.ts"
+        if train.is_file():
+            Xtr, ytr = load_ts_file(train, return_type="array")
+            Xte, yte = load_ts_file(Path(folder) / f"{name}_TEST.ts", return_type="array")
+            return {
+                "name": name,
+                "Xtr": Xtr,
+                "ytr": ytr,
+                "groups": None,
+                "Xte": Xte,
+                "yte": yte,
+                "pretrain_on": Xtr,
+            }
+    searched = ", ".join(str(d) for d in data_dirs) or "(none)"
+    raise FileNotFoundError(
+        f"{name}_TRAIN.ts is in none of the --data-dir folders ({searched}); download the UEA "
+        "archive's files (www.timeseriesclassification.com) and name their folder"
+    )
+
+
+def score_set(Ztr: np.ndarray, Zte: np.ndarray | None, data: dict[str, Any]) -> dict[str, Any]:
+    """``{probe: {fraction: accuracy}}`` of one representation on one panel set."""
+    from swav_ts.bench.hapt import score
+    from swav_ts.evaluation import label_fraction_table, linear_probe, ridge_probe
+
+    if data["groups"] is not None:  # HAPT: subject-wise validation folds
+        return score(
+            Ztr, data["ytr"], data["groups"], None, None, "validation", FRACTIONS, probes=PROBES
+        )
+    out: dict[str, Any] = {}
+    for probe, evaluator in (("lr", linear_probe), ("ridge", ridge_probe)):
+        rows = label_fraction_table(
+            Ztr, data["ytr"], Zte, data["yte"], FRACTIONS, SUBSET_SEEDS, evaluator
+        )
+        out[probe] = {row["fraction"]: row["accuracy_mean"] for row in rows}
+    return out
+
+
+# ------------------------------------------------------------------------------ methods
+def candidate_config(overrides: Sequence[str] = ()):
+    """The default :class:`TimeSeriesConfig` with ``overrides`` applied (a candidate)."""
+    from swav_ts.core.config import apply_overrides, from_dict
+    from swav_ts.timeseries.config import TimeSeriesConfig
+
+    return from_dict(TimeSeriesConfig, apply_overrides({}, overrides))
+
+
+def run_swav_defaults(
+    data: dict[str, Any], seed: int, overrides: Sequence[str], run_dir: Path
+) -> dict[str, Any]:
+    """Pretrain the candidate as the estimator's defaults would be (``explicit`` empty: the
+    small-data rules adapt it), then embed the set's windows."""
+    from swav_ts.core.config import to_dict
+    from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.timeseries.adapt import replace_section
+    from swav_ts.timeseries.pretrain import pretrain
+
+    cfg = replace_section(candidate_config(overrides), "train", seed=seed, progress=False)
+    t0 = time.perf_counter()
+    result = pretrain(cfg, data["pretrain_on"], run_dir, resume=True, explicit=set())
+    fit_s = time.perf_counter() - t0
+    est = TimeSeriesSwAV.from_result(result)
+    t1 = time.perf_counter()
+    Ztr = est.transform(data["Xtr"])
+    Zte = None if data["Xte"] is None else est.transform(data["Xte"])
+    return {
+        "time_s": fit_s + time.perf_counter() - t1,
+        "fit_s": fit_s,
+        "changes": list(result.changes),
+        "config": to_dict(result.config),
+        "embeddings": (Ztr, Zte),
+    }
+
+
+def run_peer(method: str, data: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
+    """TS2Vec (authors' default length) or MiniRocket on the set's training windows."""
+    from swav_ts.bench.peers import run_minirocket, run_ts2vec_default
+
+    inputs = [data["Xtr"]] + ([] if data["Xte"] is None else [data["Xte"]])
+    if method == "minirocket":
+        res = run_minirocket(data["Xtr"], embed=inputs, seed=seed, n_jobs=threads)
+    elif method == "ts2vec":
+        res = run_ts2vec_default(data["Xtr"], embed=inputs, seed=seed)
+    else:
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    embeddings = res.pop("embeddings")
+    res["embeddings"] = (embeddings[0], embeddings[1] if len(embeddings) > 1 else None)
+    return res
+
+
+# ------------------------------------------------------------------------------ the panel
+def run_panel(
+    datasets: Sequence[str] = PANEL,
+    methods: Sequence[str] = METHODS,
+    seeds: Sequence[int] = (0, 1),
+    overrides: Sequence[str] = (),
+    label: str = "defaults",
+    data_dirs: Sequence[str] = (),
+    out_dir: str = "runs/bench_panel",
+    threads: int = 2,
+    json_path: str | None = None,
+) -> dict[str, Any]:
+    """Run every method on every set with every seed; returns (and writes) the results.
+
+    Results already in ``json_path`` for the same label, set, method and seed are kept, not
+    rerun, so an interrupted panel continues where it stopped. MiniRocket is deterministic
+    given its seed and runs with the first seed only.
+    """
+    import json
+
+    from swav_ts.bench.uea import default_uea_dir
+
+    bad = sorted(set(methods) - set(METHODS))
+    if bad:
+        raise ValueError(f"unknown method {bad[0]!r}; valid: {', '.join(METHODS)}")
+    bad = sorted(set(datasets) - set(PANEL))
+    if bad:
+        raise ValueError(f"unknown panel set {bad[0]!r}; valid: {', '.join(PANEL)}")
+    torch.set_num_threads(threads)
+    dirs = [str(default_uea_dir()), *data_dirs]
+    path = Path(json_path) if json_path else Path(out_dir) / f"panel_{label}.json"
+    result: dict[str, Any] = {"benchmark": "panel", "label": label, "overrides": list(overrides)}
+    if path.is_file():
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if result.get("label") != label or result.get("overrides") != list(overrides):
+            raise ValueError(
+                f"{path} holds the panel of another candidate ({result.get('label')!r}, "
+                f"{result.get('overrides')}); name a new --json"
+            )
+    result["machine"] = machine_info()
+    runs = result.setdefault("runs", [])
+    done = {(r["dataset"], r["method"], r["seed"]) for r in runs}
+    for name in datasets:
+        data = None
+        for method in methods:
+            for seed in seeds[:1] if method == "minirocket" else seeds:
+                if (name, method, seed) in done:
+                    continue
+                data = data or load_panel_set(name, dirs)
+                if method == "swav":
+                    run_dir = Path(out_dir) / label / name / f"seed{seed}"
+                    res = run_swav_defaults(data, seed, overrides, run_dir)
+                else:
+                    res = run_peer(method, data, seed, threads)
+                Ztr, Zte = res.pop("embeddings")
+                res.update(
+                    dataset=name,
+                    method=method,
+                    seed=seed,
+                    dim=int(Ztr.shape[1]),
+                    scores=score_set(Ztr, Zte, data),
+                )
+                runs.append(res)
+                write_json(result, path)
+    result["summary"] = summarise([result])
+    write_json(result, path)
+    return result
+
+
+# ------------------------------------------------------------------------------ reporting
+def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean over seeds per (set, method): one row per set and method, accuracies in %.
+
+    SwAV rows are named by their candidate label (``swav:<label>``).
+    """
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for res in results:
+        for r in res["runs"]:
+            method = f"swav:{res['label']}" if r["method"] == "swav" else r["method"]
+            cells.setdefault((r["dataset"], method), []).append(r)
+    rows = []
+    for (dataset, method), runs in cells.items():
+        row: dict[str, Any] = {"dataset": dataset, "method": method, "n_seeds": len(runs)}
+        for probe in PROBES:
+            for f in FRACTIONS:
+                accs = [r["scores"][probe][_key(r["scores"][probe], f)] for r in runs]
+                row[f"{probe}_{round(100 * f)}"] = 100 * float(np.mean(accs))
+        row["time_s"] = float(np.mean([r["time_s"] for r in runs]))
+        rows.append(row)
+    order = {d: i for i, d in enumerate(PANEL)}
+    return sorted(rows, key=lambda r: (order.get(r["dataset"], 99), r["method"]))
+
+
+def _key(accs: dict, fraction: float):
+    """JSON turns float keys into strings: find ``fraction`` either way."""
+    return fraction if fraction in accs else str(fraction)
+
+
+def panel_table(rows: Sequence[dict[str, Any]], column: str = "lr") -> str:
+    """A Markdown table, sets as rows and methods as columns (``probe`` 100 % / 10 %), with
+    the panel mean and the mean rank (over the 12 numbers per method: 6 sets x 2 budgets)."""
+    methods = sorted({r["method"] for r in rows}, key=lambda m: (not m.startswith("swav"), m))
+    sets = [d for d in PANEL if any(r["dataset"] == d for r in rows)]
+    by = {(r["dataset"], r["method"]): r for r in rows}
+    keys = [f"{column}_100", f"{column}_10"]
+    head = "| data set | " + " | ".join(f"{m} 100 % / 10 %" for m in methods) + " |"
+    lines = [head, "|---" * (len(methods) + 1) + "|"]
+    complete = [m for m in methods if all((d, m) in by for d in sets)]
+    for d in sets:
+        cells = [
+            " / ".join(f"{by[(d, m)][k]:.2f}" for k in keys) if (d, m) in by else "–"
+            for m in methods
+        ]
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    if complete:
+        means, ranks = {}, {m: [] for m in complete}
+        for m in complete:
+            means[m] = [float(np.mean([by[(d, m)][k] for d in sets])) for k in keys]
+        for d in sets:
+            for k in keys:
+                vals = {m: by[(d, m)][k] for m in complete}
+                for m in complete:  # rank 1 = best; ties share the better rank
+                    ranks[m].append(1 + sum(v > vals[m] for v in vals.values()))
+        lines.append(
+            "| **mean** | "
+            + " | ".join(
+                " / ".join(f"{v:.2f}" for v in means[m]) if m in means else "–" for m in methods
+            )
+            + " |"
+        )
+        lines.append(
+            "| mean rank | "
+            + " | ".join(f"{np.mean(ranks[m]):.2f}" if m in ranks else "–" for m in methods)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command line: run a panel, or ``--report`` finished panels together."""
+    import json
+
+    p = argparse.ArgumentParser(
+        prog="swav-ts bench panel",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--datasets", nargs="+", default=list(PANEL), choices=PANEL)
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    p.add_argument("--label", default="defaults", help="the candidate's name in the tables")
+    p.add_argument("--data-dir", nargs="*", default=[], dest="data_dirs")
+    p.add_argument("--out", default="runs/bench_panel", dest="out_dir")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", default=None, dest="json_path")
+    p.add_argument("--report", nargs="+", default=None, help="print finished panels together")
+    a = p.parse_args(argv)
+    if a.report:
+        results = [json.loads(Path(f).read_text(encoding="utf-8")) for f in a.report]
+    else:
+        output_folder(a.out_dir, "--out")
+        output_file(a.json_path, "--json")
+        kwargs = {k: v for k, v in vars(a).items() if k != "report"}
+        results = [run_panel(**kwargs)]
+    rows = summarise(results)
+    for probe in PROBES:
+        print(f"\n{probe.upper()} probe, accuracy % (100 % / 10 % of the labels)")
+        print(panel_table(rows, probe))
+    return {"rows": rows}
