@@ -8,10 +8,13 @@ run, and every change is logged in one line naming the key, the old and the new 
    views to the case length, local views to half of it, at least 2).
 2. **Cannot work as given**: ``train.batch_size`` above the number of contexts is lowered to
    it; ``swav.n_prototypes`` above the samples Sinkhorn assigns at once (batch x processes +
-   queue) is lowered to that pool.
+   queue) is lowered to that pool; an encoder's input ``stride`` (``encoder.kwargs.stride``,
+   the strided TCN) above half the shortest view is lowered to it.
 3. **Small data, defaults only**: when the user did not choose them (``explicit``), the batch
    becomes a quarter of the contexts (at least 16, at most the default), the epochs give at
-   least :data:`MIN_DEFAULT_STEPS` optimisation steps, and the prototypes fit the pool.
+   least :data:`MIN_DEFAULT_STEPS` optimisation steps, the prototypes fit the pool, and an
+   encoder ``stride`` leaves at least :data:`MIN_DEFAULT_POSITIONS` positions in the shortest
+   view (short series are not summarised away).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from collections.abc import Collection
 from swav_ts.core.config import from_dict, to_dict
 from swav_ts.timeseries.config import TimeSeriesConfig
 
-__all__ = ["MIN_DEFAULT_STEPS", "adapt_to_data", "explicit_keys"]
+__all__ = ["MIN_DEFAULT_POSITIONS", "MIN_DEFAULT_STEPS", "adapt_to_data", "explicit_keys"]
 
 logger = logging.getLogger(__name__)
 
 #: With default training settings, small data sets still get this many optimisation steps.
 MIN_DEFAULT_STEPS = 500
+
+#: With default encoder settings, a strided input keeps this many positions in the shortest view.
+MIN_DEFAULT_POSITIONS = 8
 
 
 def explicit_keys(data: dict, prefix: str = "") -> set[str]:
@@ -115,6 +121,17 @@ def adapt_to_data(
         local_max = max(2, context_length // 2)
         if data["crops"]["local_length"] > local_max:
             change("crops.local_length", local_max, "at most half the case length")
+    # ---------------- 2 and 3: a strided input convolution must fit the shortest view
+    crops = data["crops"]
+    shortest = crops["local_length"] if crops["n_local"] > 0 else crops["global_length"]
+    stride = data["encoder"]["kwargs"].get("stride")
+    if isinstance(stride, int) and not isinstance(stride, bool) and stride > 1:
+        cap, why = max(1, shortest // 2), f"the {shortest}-step views need 2 x stride steps"
+        if "encoder.kwargs" not in explicit:
+            cap = max(1, min(cap, shortest // MIN_DEFAULT_POSITIONS))
+            why = f"at least {MIN_DEFAULT_POSITIONS} positions in the {shortest}-step views"
+        if stride > cap:
+            change("encoder.kwargs", {**data["encoder"]["kwargs"], "stride": cap}, why)
     # ---------------- 3. small data, defaults only (before 2, which caps what it sets)
     train = data["train"]
     if "train.batch_size" not in explicit:

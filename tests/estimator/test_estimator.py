@@ -219,6 +219,34 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     assert resolved(40, 100, batch_size=8, n_prototypes=30).swav.n_prototypes == 8
 
 
+@pytest.mark.parametrize(
+    "n_timepoints, explicit, stride",
+    [
+        (128, False, 4),  # local views of 48 steps: 12 positions at stride 4
+        (100, False, 4),  # locals of 48 (at most half the case)
+        (45, False, 2),  # locals of 22: 11 positions at stride 2
+        (30, False, 1),  # locals of 15: stride 2 would leave 7
+        (8, False, 1),
+        (30, True, 4),  # chosen by the user: kept while it can work (15 >= 2 x 4)
+        (12, True, 3),  # locals of 6: 2 x 4 steps would not fit, lowered to 3
+    ],
+)
+def test_tcn_stride_fits_the_shortest_view(n_timepoints, explicit, stride):
+    from swav_ts.timeseries.adapt import adapt_to_data
+
+    kwargs = {"hidden": 8, "depth": 2, "output_dim": 8, "stride": 4}
+    if explicit:
+        cfg, keys = TimeSeriesSwAV(encoder="tcn", encoder_kwargs=kwargs).requested_config()
+    else:  # as defaults: the config's own values, not chosen by the user
+        cfg = TimeSeriesSwAV(config={"encoder": {"name": "tcn", "kwargs": kwargs}})
+        cfg, keys = cfg.requested_config()[0], set()
+    adapted, changes = adapt_to_data(cfg, 200, n_timepoints, keys)
+    assert adapted.encoder.kwargs["stride"] == stride, changes
+    assert adapted.encoder.kwargs["hidden"] == 8  # the other encoder settings are kept
+    if stride != 4:
+        assert any(c.startswith("encoder.kwargs:") for c in changes)
+
+
 @pytest.mark.parametrize("n_channels", [1, 2, 3, 4, 6, 24])
 def test_defaults_work_for_any_channel_count(n_channels, caplog):
     """The built-in defaults on unnamed data of any width: nothing is rotated (no sensor is
