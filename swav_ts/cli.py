@@ -1,4 +1,4 @@
-"""``swav-ts`` command line: pretrain, evaluate, embed, export, demo, bench."""
+"""``swav-ts`` command line: pretrain, finetune, evaluate, embed, export, demo, bench."""
 
 from __future__ import annotations
 
@@ -197,23 +197,65 @@ def _require_parquet(path: Path) -> None:
         ) from None
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def load_model(path: str | Path):
+    """A saved :class:`TimeSeriesSwAV` or :class:`TimeSeriesSwAVClassifier`, by the format
+    its file declares."""
+    from safetensors import SafetensorError, safe_open
+
+    from swav_ts.classifier import CLASSIFIER_FORMAT, TimeSeriesSwAVClassifier
     from swav_ts.estimator import TimeSeriesSwAV
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            fmt = (f.metadata() or {}).get("format")
+    except (SafetensorError, OSError, ValueError):
+        fmt = None  # TimeSeriesSwAV.load says what is wrong with the file
+    if fmt == CLASSIFIER_FORMAT:
+        return TimeSeriesSwAVClassifier.load(path)
+    return TimeSeriesSwAV.load(path)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from swav_ts.classifier import TimeSeriesSwAVClassifier
+    from swav_ts.data.sources import load_windows
+
+    Xtr, ytr = load_windows(args.train, "train")
+    chosen = {"max_epochs": args.max_epochs} if args.max_epochs is not None else {}
+    if args.no_augment:
+        chosen["augment"] = False
+    clf = TimeSeriesSwAVClassifier(args.model, random_state=args.seed, **chosen)
+    clf.fit(Xtr, ytr, X_unlabelled=args.unlabelled)
+    path = clf.save(args.out)
+    kept = f"epoch {clf.best_epoch_} of {len(clf.history_)}"
+    print(f"fine-tuned on {len(ytr)} labelled windows ({kept} kept); saved to {path}")
+    if args.test:
+        Xte, yte = load_windows(args.test, "test")
+        print(f"accuracy on {args.test} ({len(yte)} windows): {clf.score(Xte, yte):.4f}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from swav_ts.classifier import TimeSeriesSwAVClassifier
     from swav_ts.export import file_size_mib, load_exported
 
     if args.int8 and args.format != "onnx":
         raise ValueError("--int8 needs --format onnx")
     if args.int8 and not args.calibration:
         raise ValueError("--int8 needs --calibration hapt|FILE.npy (a few hundred windows)")
-    est = TimeSeriesSwAV.load(args.model)
+    est = load_model(args.model)
+    extra = {"scores": args.scores}
+    if isinstance(est, TimeSeriesSwAVClassifier):
+        if args.scores:
+            raise ValueError(f"--scores: {args.model} is a classifier (it outputs class scores)")
+        extra = {}
     try:
         path = est.export(
             args.out,
             format=args.format,
-            scores=args.scores,
             dynamic_length=not args.fixed_length,
             int8=args.int8,
             calibration=args.calibration,
+            **extra,
         )
         exported = load_exported(path)
     except ImportError as exc:  # the optional export extra is missing: say how to install it
@@ -284,6 +326,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop (with a checkpoint) after N iterations of the run; rerun to continue",
     )
 
+    ft = sub.add_parser(
+        "finetune", help="fine-tune a pretrained encoder with a linear head on labelled windows"
+    )
+    ft.add_argument(
+        "--model",
+        default=None,
+        help="a pretrained model.safetensors (default: pretrain the default TimeSeriesSwAV on "
+        "--train plus --unlabelled)",
+    )
+    ft.add_argument("--train", required=True, help="'hapt', a .ts or .npz file with labels")
+    ft.add_argument("--test", default=None, help="labelled data to score the classifier on")
+    ft.add_argument("--unlabelled", default=None, help="more data to pretrain on (without --model)")
+    ft.add_argument("--out", required=True, help="classifier .safetensors")
+    ft.add_argument(
+        "--max-epochs", type=int, default=None, help="default: TimeSeriesSwAVClassifier's"
+    )
+    ft.add_argument("--no-augment", action="store_true", help="fine-tune without augmentations")
+    ft.add_argument("--seed", type=int, default=0)
+
     ev = sub.add_parser("evaluate", help="evaluate a pretrained model on labelled data")
     ev.add_argument("--model", required=True, help="model.safetensors (or image checkpoint)")
     ev.add_argument("--train", default="hapt", help="'hapt', a .ts or .npz file (or image dir)")
@@ -316,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     ex = sub.add_parser("export", help="export a model to ONNX or TorchScript (docs/deploy.md)")
-    ex.add_argument("--model", required=True, help="model.safetensors")
+    ex.add_argument("--model", required=True, help="model.safetensors (embedder or classifier)")
     ex.add_argument("--out", required=True, help="output file (.onnx, or .pt for TorchScript)")
     ex.add_argument("--format", default="onnx", choices=["onnx", "torchscript"])
     ex.add_argument("--scores", action="store_true", help="also output the prototype scores")
@@ -369,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_pretrain(args)
         if args.command == "evaluate":
             return cmd_evaluate(args)
+        if args.command == "finetune":
+            return cmd_finetune(args)
         if args.command == "embed":
             return cmd_embed(args)
         if args.command == "demo":

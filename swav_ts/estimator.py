@@ -114,6 +114,48 @@ def _as_array(X: Any, name: str = "X") -> np.ndarray:
     return X.astype(np.float32, copy=False)
 
 
+def prepare_windows(
+    X: Any, contract: InputContract, mean: np.ndarray, impute: bool = False
+) -> np.ndarray:
+    """Windows for a fitted model: checked against its input contract, in sensor units.
+
+    Parameters
+    ----------
+    X : array-like (n_cases, n_channels, n_timepoints)
+    contract : InputContract
+        The model's channels, minimum length and plausible value ranges.
+    mean : ndarray (n_channels,)
+        The channels' training means (what NaN become with ``impute``).
+    impute : bool
+        Replace NaN, and values far outside the training range, by the channel's mean instead
+        of raising.
+
+    Returns
+    -------
+    ndarray (n_cases, n_channels, n_timepoints) float32, C-contiguous
+    """
+    X = _as_array(X)
+    n_inf = int(np.isinf(X).sum())
+    if n_inf:
+        raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
+    check_windows(X, contract, values=not impute)
+    if impute and contract.low is not None:  # absurd values count as missing
+        low, high = np.asarray(contract.low), np.asarray(contract.high)
+        pad = ABSURD_FACTOR * (high - low)
+        lo, hi = (low - pad)[None, :, None], (high + pad)[None, :, None]
+        with np.errstate(invalid="ignore"):
+            X = np.where((X < lo) | (X > hi), np.nan, X).astype(np.float32)
+    nan = np.isnan(X)
+    if nan.any():
+        if not impute:
+            raise ValueError(
+                f"X holds {int(nan.sum())} NaN values (shape {X.shape}); impute them or "
+                "pass impute=True (NaN -> the channel's training mean)"
+            )
+        X = np.where(nan, np.asarray(mean)[None, :, None], X).astype(np.float32)
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
 class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     """SwAV self-supervised pretraining for multichannel time series, as an sklearn transformer.
 
@@ -348,28 +390,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         """Windows checked against the input contract, in sensor units; NaN (and, with
         ``impute``, implausible values) filled with the channel's training mean."""
         self._check_fitted()
-        X = _as_array(X)
-        n_inf = int(np.isinf(X).sum())
-        if n_inf:
-            raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
-        contract = self.contract_
-        check_windows(X, contract, values=not self.impute)
-        if self.impute and contract.low is not None:  # absurd values count as missing
-            low, high = np.asarray(contract.low), np.asarray(contract.high)
-            pad = ABSURD_FACTOR * (high - low)
-            lo, hi = (low - pad)[None, :, None], (high + pad)[None, :, None]
-            with np.errstate(invalid="ignore"):
-                X = np.where((X < lo) | (X > hi), np.nan, X).astype(np.float32)
-        nan = np.isnan(X)
-        if nan.any():
-            if not self.impute:
-                raise ValueError(
-                    f"X holds {int(nan.sum())} NaN values (shape {X.shape}); impute them or "
-                    "pass impute=True (NaN -> the channel's training mean)"
-                )
-            mean = self.model_.backbone.standardize.mean.numpy()[None, :, None]
-            X = np.where(nan, mean, X).astype(np.float32)
-        return np.ascontiguousarray(X, dtype=np.float32)
+        mean = self.model_.backbone.standardize.mean.numpy()
+        return prepare_windows(X, self.contract_, mean, self.impute)
 
     def transform(self, X: Any) -> np.ndarray:
         """Encoder features of each case: ``(n_cases, D)`` float32."""

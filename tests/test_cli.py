@@ -97,6 +97,35 @@ def test_evaluate_and_embed(pretrained, tmp_path, uea_dir, capsys):
     assert run_embed(pretrained, str(tmp_path / "w.npy"), str(tmp_path / "z.txt")) == 2
 
 
+def test_finetune_then_export_the_classifier(pretrained, tmp_path, uea_dir, capsys):
+    clf = tmp_path / "clf.safetensors"
+    args = [
+        "finetune",
+        "--model",
+        str(pretrained / "model.safetensors"),
+        "--train",
+        str(uea_dir / "BasicMotions_TRAIN.ts"),
+        "--test",
+        str(uea_dir / "BasicMotions_TEST.ts"),
+        "--out",
+        str(clf),
+        "--max-epochs",
+        "2",
+    ]
+    # the debug model was pretrained on HAPT's 6 channels of 128 steps; BasicMotions has 6
+    # channels of 100 steps: its windows pass the model's input contract
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "fine-tuned on 40 labelled windows" in out and "accuracy on" in out
+    accuracy = float(out.rsplit(":", 1)[1])
+    assert 0.25 <= accuracy <= 1.0
+    onnx = tmp_path / "clf.pt"
+    assert main(["export", "--model", str(clf), "--out", str(onnx), "--format", "torchscript"]) == 0
+    assert "['logits', 'probabilities']" in capsys.readouterr().out
+    assert main(["export", "--model", str(clf), "--out", str(onnx), "--scores"]) == 2
+    assert "is a classifier" in capsys.readouterr().err
+
+
 HAPT_NAMES = ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
 
 
