@@ -280,6 +280,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         label_fractions=tuple(args.fractions),
         seeds=tuple(args.seeds),
         embedding_map=args.map,
+        peers=not args.no_peers,
     )
     print(format_results(metrics))
     print(f"\nreport: {Path(args.out) / REPORT_NAME}")
@@ -408,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     de.add_argument(
         "--map", choices=["tsne", "pca"], default="tsne", help="2-D map of the test embeddings"
+    )
+    de.add_argument(
+        "--no-peers", action="store_true", help="leave out the MiniRocket reference row"
     )
 
     be = sub.add_parser("bench", help=f"run a benchmark: {', '.join(BENCHMARKS)}", add_help=False)

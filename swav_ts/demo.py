@@ -21,7 +21,13 @@ import numpy as np
 from swav_ts.core.config import apply_overrides, from_dict, read_yaml, save_config, to_dict
 from swav_ts.data.hapt import class_names, load_hapt
 from swav_ts.estimator import TimeSeriesSwAV
-from swav_ts.evaluation import clustering_metrics, confusion, label_fraction_table, linear_probe
+from swav_ts.evaluation import (
+    clustering_metrics,
+    confusion,
+    label_fraction_table,
+    linear_probe,
+    ridge_probe,
+)
 from swav_ts.report import write_report
 from swav_ts.timeseries.adapt import explicit_keys
 from swav_ts.timeseries.config import TimeSeriesConfig, hapt_recipe
@@ -49,6 +55,7 @@ def run_demo(
     seeds: tuple[int, ...] = (0, 1, 2),
     figures: bool = True,
     embedding_map: str = "tsne",
+    peers: bool = True,
 ) -> dict[str, Any]:
     """Pretrain on HAPT training subjects, evaluate on the test subjects, write a report.
 
@@ -69,6 +76,10 @@ def run_demo(
         Write the PNG figures (matplotlib).
     embedding_map : {"tsne", "pca"}
         Method of the 2-D map of test embeddings.
+    peers : bool, default True
+        Also score MiniRocket with its ridge classifier on the same windows and label subsets
+        (the report's reference row; needs the bench extra, ``aeon``, else it is left out
+        with a warning).
 
     Returns
     -------
@@ -106,6 +117,9 @@ def run_demo(
     rand_probe = linear_probe(Rtr, ytr, Rte, yte)
     rand_fractions = label_fraction_table(Rtr, ytr, Rte, yte, label_fractions, seeds)
 
+    # ---------------- the training-free reference, on the same windows and label subsets
+    reference = _minirocket_peer(Xtr, ytr, Xte, yte, label_fractions, seeds) if peers else {}
+
     wall_s = time.perf_counter() - t0
     metrics = {
         "config": to_dict(est.config_),
@@ -118,6 +132,7 @@ def run_demo(
         "prototype_scores_label_fractions": score_fractions,
         "random_init_linear_probe": rand_probe,
         "random_init_label_fractions": rand_fractions,
+        "peers": reference,
         "prototype_clusters_test": cluster_scores,
         "loss_history": [h["loss"] for h in est.history_],
         "class_names": list(class_names),
@@ -132,6 +147,25 @@ def run_demo(
         _figures(out, est, Zte, yte, clusters_te, probe, Ztr, ytr, embedding_map)
     write_report(metrics, out)
     return metrics
+
+
+def _minirocket_peer(Xtr, ytr, Xte, yte, fractions, seeds) -> dict[str, Any]:
+    """MiniRocket + its ridge classifier on the same label subsets, for the report's table
+    (``{}`` with a log line when aeon, the bench extra, is not installed)."""
+    from swav_ts.evaluation.minirocket import run_minirocket
+
+    try:
+        mr = run_minirocket(Xtr, embed=(Xtr, Xte), seed=0)
+    except ImportError as exc:
+        logger.warning("no MiniRocket row in the report: %s", exc)
+        return {}
+    Mtr, Mte = mr["embeddings"]
+    rows = label_fraction_table(Mtr, ytr, Mte, yte, fractions, seeds, ridge_probe)
+    cells = {
+        str(r["fraction"]): {"accuracy_mean": r["accuracy_mean"], "accuracy_std": r["accuracy_std"]}
+        for r in rows
+    }
+    return {"MiniRocket + ridge (no training)": cells}
 
 
 def _figures(out: Path, est, Zte, yte, clusters_te, probe, Ztr, ytr, method: str) -> None:
@@ -218,6 +252,10 @@ def format_results(metrics: dict[str, Any]) -> str:
             acc = f"{row['accuracy_mean']:.4f} ± {row.get('accuracy_std', 0) or 0:.4f}"
             f1 = f"{row['macro_f1_mean']:.4f} ± {row.get('macro_f1_std', 0) or 0:.4f}"
             lines.append(f"{label:<30}{frac:>8.0%}{acc:>16}{f1:>16}")
+    for label, cells in metrics.get("peers", {}).items():
+        for frac, cell in sorted(cells.items(), key=lambda kv: float(kv[0])):
+            acc = f"{cell['accuracy_mean']:.4f} ± {cell.get('accuracy_std', 0) or 0:.4f}"
+            lines.append(f"{label[:29]:<30}{float(frac):>8.0%}{acc:>16}{'':>16}")
     c = metrics["prototype_clusters_test"]
     lines.append("")
     lines.append(f"prototype clusters vs activities (test): NMI {c['nmi']:.3f}  ARI {c['ari']:.3f}")

@@ -211,6 +211,7 @@ def test_demo_on_debug_config(tmp_path):
             "0",
             "--map",
             "pca",
+            "--no-peers",  # MiniRocket's row: test_demo_minirocket_row (this test stays fast)
         ],
         capture_output=True,
         text=True,
@@ -221,6 +222,7 @@ def test_demo_on_debug_config(tmp_path):
     assert "SwAV (ours), prototype scores" in proc.stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert 0.3 < metrics["linear_probe"]["accuracy"] <= 1.0
+    assert metrics["peers"] == {}
     assert [r["fraction"] for r in metrics["prototype_scores_label_fractions"]] == [0.1, 1.0]
     for name in (
         "loss_curve.png",
@@ -276,3 +278,18 @@ def test_pretrain_on_a_csv_glob_with_the_example_config(tmp_path):
 
     est = TimeSeriesSwAV.load(out / "model.safetensors")
     assert est.channel_names_ == HAPT_NAMES and est.rate_hz_ == 50.0
+
+
+def test_demo_minirocket_row(hapt_tiny, tmp_path):
+    """The demo's reference row: MiniRocket + ridge on the same label subsets, in the report."""
+    pytest.importorskip("aeon", reason="the bench extra")
+    from swav_ts.demo import _minirocket_peer
+    from swav_ts.report import accuracy_rows
+
+    d = hapt_tiny
+    peers = _minirocket_peer(d["X_train"], d["y_train"], d["X_test"], d["y_test"], (0.5, 1.0), (0,))
+    ((name, cells),) = peers.items()
+    assert name.startswith("MiniRocket") and set(cells) == {"0.5", "1.0"}
+    assert 1 / 6 < cells["1.0"]["accuracy_mean"] <= 1  # 6 classes, an unseen subject
+    rows = accuracy_rows({"peers": peers})
+    assert rows[-1].name == name and rows[-1].accuracy[1.0][0] == cells["1.0"]["accuracy_mean"]

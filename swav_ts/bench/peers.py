@@ -9,11 +9,10 @@
   windows with the authors' defaults (batch 8, 320-d, lr 1e-3), with snapshots of its encoder
   (the authors' weight-averaged one) at the asked times, so one run gives its accuracy at every
   budget; embeddings are the authors' ``encode(..., encoding_window="full_series")``.
-* :func:`run_minirocket` — MiniRocket (Dempster, Schmidt, Webb, KDD 2021) from ``aeon``
-  (``pip install "swav-ts[bench]"``), the training-free transform practitioners try first:
-  ``MiniRocket(random_state=seed)`` fitted on the unlabelled training windows (its biases are
-  drawn from their convolution outputs), ~10,000 proportion-of-positive-values features per
-  window. Scored with its own classifier by :func:`swav_ts.evaluation.ridge.ridge_probe`.
+* :func:`~swav_ts.evaluation.minirocket.run_minirocket` — MiniRocket from ``aeon``, the
+  training-free transform practitioners try first (it lives in :mod:`swav_ts.evaluation`, as
+  the demo's report shows it too). Scored with its own classifier by
+  :func:`swav_ts.evaluation.ridge.ridge_probe`.
 """
 
 from __future__ import annotations
@@ -29,10 +28,10 @@ from torch import nn
 
 from swav_ts.data.normalize import ChannelNormalizer
 from swav_ts.evaluation.metrics import classification_metrics
+from swav_ts.evaluation.minirocket import run_minirocket
 from swav_ts.timeseries.encoders import create_encoder
 
 __all__ = [
-    "MINIROCKET_MIN_LENGTH",
     "run_minirocket",
     "run_ts2vec",
     "run_ts2vec_default",
@@ -206,60 +205,3 @@ def _import_ts2vec():
 
 class _Done(Exception):
     """Stops TS2Vec's training loop once the last snapshot is taken."""
-
-
-#: aeon's MiniRocket refuses series shorter than this (its kernels have length 9).
-MINIROCKET_MIN_LENGTH = 9
-
-
-def run_minirocket(
-    X_train: np.ndarray,
-    embed: Sequence[np.ndarray] = (),
-    seed: int = 0,
-    n_jobs: int = 1,
-) -> dict[str, Any]:
-    """Fit MiniRocket on ``X_train`` (n, C, T) without labels and transform ``embed``.
-
-    Series shorter than :data:`MINIROCKET_MIN_LENGTH` are zero-padded at the end to that
-    length, as aeon's own error message asks (the padding is reported under ``padded_to``).
-    The numba kernels are compiled on a tiny input before the clock starts, so ``time_s``
-    is the transform's own cost, not the one-off compilation.
-
-    Returns
-    -------
-    dict
-        ``time_s`` (fit plus every transform), ``fit_s``, ``n_features``, ``padded_to``
-        (None when no padding was needed) and ``embeddings`` (one ``(n, n_features)``
-        float32 array per array in ``embed``).
-    """
-    try:
-        from aeon.transformations.collection.convolution_based import MiniRocket
-    except ImportError:
-        raise ImportError(
-            'the MiniRocket peer needs the aeon package: pip install "swav-ts[bench]"'
-        ) from None
-    length = X_train.shape[2]
-    padded_to = MINIROCKET_MIN_LENGTH if length < MINIROCKET_MIN_LENGTH else None
-
-    def prepared(X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)  # (n, C, T)
-        if padded_to is not None:
-            X = np.pad(X, ((0, 0), (0, 0), (0, padded_to - X.shape[2])))  # (n, C, 9)
-        return X
-
-    train = prepared(X_train)
-    warm = train[: min(len(train), 4)]
-    MiniRocket(random_state=seed, n_jobs=n_jobs).fit(warm).transform(warm)  # numba compile
-    t0 = time.perf_counter()
-    model = MiniRocket(random_state=seed, n_jobs=n_jobs).fit(train)
-    fit_s = time.perf_counter() - t0
-    embeddings = [np.asarray(model.transform(prepared(X)), dtype=np.float32) for X in embed]
-    time_s = time.perf_counter() - t0
-    logger.info("MiniRocket: %.1f s (fit %.1f s)", time_s, fit_s)
-    return {
-        "time_s": time_s,
-        "fit_s": fit_s,
-        "n_features": int(embeddings[0].shape[1]) if embeddings else None,
-        "padded_to": padded_to,
-        "embeddings": embeddings,
-    }

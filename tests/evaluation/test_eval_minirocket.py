@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from swav_ts.bench.peers import MINIROCKET_MIN_LENGTH, run_minirocket
+from swav_ts.evaluation.minirocket import MINIROCKET_MIN_LENGTH, run_minirocket
 
 aeon_minirocket = pytest.importorskip(
     "aeon.transformations.collection.convolution_based", reason="the bench extra (aeon)"
