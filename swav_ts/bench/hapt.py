@@ -55,7 +55,7 @@ FRACTIONS = (0.01, 0.1, 1.0)
 #: Probes of the default embedding and of the peers: logistic regression and MiniRocket's ridge.
 PROBES = ("lr", "ridge")
 PEERS = ("ts2vec", "minirocket")
-ALL_PROBES = (*PROBES, "svm")
+ALL_PROBES = (*PROBES, "svm", "finetuned")
 SUBSET_SEEDS = (0, 1, 2)
 N_FOLDS = 3
 
@@ -127,8 +127,55 @@ def score(
 
 
 # ------------------------------------------------------------------------------ the runs
-def run_swav(cfg, seed: int, out: Path, data: dict, split: str, svm: bool) -> dict[str, Any]:
-    """Pretrain the recipe with one seed; time and score its default embedding."""
+def finetune_scores(
+    est, data: dict, split: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """:class:`~swav_ts.classifier.TimeSeriesSwAVClassifier` (its defaults) started from
+    ``est``, fine-tuned on each label subset and scored like the probes (``validation``: on
+    the held-out fold of the training subjects; ``test``: on the test subjects). ``params``
+    override the classifier's defaults (smoke tests only).
+
+    Returns ``{"finetuned": {fraction: accuracy}, "finetune_s": seconds of the fine-tuning on
+    all labels (the mean over folds for validation)}``.
+    """
+    from swav_ts.classifier import TimeSeriesSwAVClassifier
+    from swav_ts.evaluation import subject_kfold
+    from swav_ts.evaluation.label_fractions import stratified_fraction
+
+    Xtr, ytr = data["Xtr"], data["ytr"]
+    if split == "validation":
+        folds = [(tr, Xtr[va], ytr[va]) for tr, va in subject_kfold(data["str"], N_FOLDS)]
+    else:
+        folds = [(np.arange(len(ytr)), data["Xte"], data["yte"])]
+    accs: dict[float, list[float]] = {f: [] for f in FRACTIONS}
+    full_s = []
+    for tr, X_eval, y_eval in folds:
+        for f in FRACTIONS:
+            for subset in SUBSET_SEEDS if f < 1 else SUBSET_SEEDS[:1]:
+                idx = tr[stratified_fraction(ytr[tr], f, subset)]
+                t0 = time.perf_counter()
+                clf = TimeSeriesSwAVClassifier(est, random_state=subset, **(params or {}))
+                clf.fit(Xtr[idx], ytr[idx])
+                if f == 1.0:
+                    full_s.append(time.perf_counter() - t0)
+                accs[f].append(clf.score(X_eval, y_eval))
+    return {
+        "finetuned": {f: float(np.mean(v)) for f, v in accs.items()},
+        "finetune_s": float(np.mean(full_s)),
+    }
+
+
+def run_swav(
+    cfg,
+    seed: int,
+    out: Path,
+    data: dict,
+    split: str,
+    svm: bool,
+    finetune: bool | dict[str, Any] = False,
+) -> dict[str, Any]:
+    """Pretrain the recipe with one seed; time and score its default embedding (and, with
+    ``finetune``, the classifier fine-tuned from it)."""
     from swav_ts.estimator import TimeSeriesSwAV
 
     run_dir = out / config_folder(cfg) / f"seed{seed}"
@@ -154,6 +201,10 @@ def run_swav(cfg, seed: int, out: Path, data: dict, split: str, svm: bool) -> di
     rand = est.reinitialized(seed)
     Rtr, Rte = rand.transform(data["Xtr"]), rand.transform(data["Xte"])
     res["random_weights"] = score(Rtr, data["ytr"], data["str"], Rte, data["yte"], split)
+    if finetune:
+        tuned = finetune_scores(est, data, split, finetune if isinstance(finetune, dict) else None)
+        res["embedding"]["finetuned"] = tuned["finetuned"]
+        res["finetune_s"] = tuned["finetune_s"]
     return res
 
 
@@ -209,6 +260,7 @@ def run_hapt_benchmark(
     peers: Sequence[str] = (),
     peer_seeds: Sequence[int] = (0,),
     svm: bool = False,
+    finetune: bool | dict[str, Any] = False,
     demo: bool = False,
     out_dir: str | Path = "runs/bench_hapt",
     threads: int | None = None,
@@ -217,7 +269,8 @@ def run_hapt_benchmark(
     """Run the benchmark; see the module docstring. Returns (and writes) the results.
 
     ``yardstick_epochs`` other than 30 is for smoke tests only (the unit of time is the
-    30-epoch run).
+    30-epoch run), and so is a dict as ``finetune`` (classifier settings instead of its
+    defaults).
     """
     from swav_ts.bench.peers import run_yardstick
     from swav_ts.core.config import to_dict
@@ -253,8 +306,10 @@ def run_hapt_benchmark(
     # ---------------- the recipe, several seeds
     result["swav"] = []
     for seed in seeds:
-        res = run_swav(cfg, seed, out, data, split, svm)
+        res = run_swav(cfg, seed, out, data, split, svm, finetune)
         res["pretrain_x_yardstick"] = res["pretrain_s"] / unit
+        if finetune:  # the classifier's whole cost: pretraining + fine-tuning on all labels
+            res["classifier_x_yardstick"] = (res["pretrain_s"] + res["finetune_s"]) / unit
         result["swav"].append(res)
         write_json(result, path)
 
@@ -338,6 +393,8 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
                 s[f"swav_{what}_{probe}_{f}"] = _stats([r[what][probe][f] for r in runs])
     if runs:
         s["swav_pretrain_x_yardstick"] = _stats([r["pretrain_x_yardstick"] for r in runs])
+    if runs and "classifier_x_yardstick" in runs[0]:
+        s["swav_classifier_x_yardstick"] = _stats([r["classifier_x_yardstick"] for r in runs])
     peers = result.get("ts2vec", [])
     if peers:
         final = [p for p in peers if p.get("equal_time")]  # at SwAV's pretraining time
@@ -390,10 +447,12 @@ def format_summary(result: dict[str, Any]) -> str:
             if not any(k in s for k in keys):
                 continue
             time_cell = f"{t:.2f}" if what == "embedding" else ""
+            row, how = name, probe.upper()
+            if probe == "finetuned":  # the classifier, not a probe of the frozen embedding
+                row, how = "TimeSeriesSwAVClassifier (fine-tuned)", "–"
+                time_cell = f"{s['swav_classifier_x_yardstick']['mean']:.2f} (+ fine-tuning)"
             lines.append(
-                f"| {name} | {probe.upper()} | "
-                + " | ".join(cell(k) for k in keys)
-                + f" | {time_cell} |"
+                f"| {row} | {how} | " + " | ".join(cell(k) for k in keys) + f" | {time_cell} |"
             )
     for peer, name in (("ts2vec", "TS2Vec"), ("minirocket", "MiniRocket")):
         if f"{peer}_x_yardstick" not in s:
@@ -494,6 +553,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     p.add_argument("--peer-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--svm", action="store_true", help="add the RBF-SVM probe (test split)")
+    p.add_argument(
+        "--finetune",
+        action="store_true",
+        help="also fine-tune TimeSeriesSwAVClassifier from each seed's model on each label subset",
+    )
     p.add_argument("--demo", action="store_true", help="also time swav-ts demo end to end")
     p.add_argument("--out", default="runs/bench_hapt")
     p.add_argument("--threads", type=int, default=None)
@@ -510,6 +574,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         a.peers,
         a.peer_seeds,
         a.svm,
+        a.finetune,
         a.demo,
         a.out,
         a.threads,

@@ -11,7 +11,11 @@ on the third; 100 / 10 / 1 % of the labels, 3 label subsets each):
 * ``transform+prototype_scores``: both, concatenated;
 * ``transform+window_mean``: the features and each channel's mean over the window in sensor
   units (for an accelerometer, the direction of gravity: the information that a rotation
-  augmentation teaches the encoder to discount).
+  augmentation teaches the encoder to discount);
+* other poolings of the encoder's per-step features ``forward_sequence`` (the default is the
+  encoder's own, max pooling for the TCN): ``avg_pool``; ``ppv_pool``, the proportion of
+  positive values of each feature over the window (MiniRocket's pooling, with the threshold at
+  0); ``max+avg+ppv_pool``, the three concatenated.
 
 Runs of the test split are refused: the 9 test subjects never take part in a choice.
 """
@@ -44,12 +48,30 @@ def candidate_outputs(est, X: np.ndarray) -> dict[str, np.ndarray]:
     features = est.transform(X)  # (n, D)
     scores = est.prototype_scores(X)  # (n, K)
     window_mean = X.mean(axis=-1)  # (n, C), sensor units
+    avg, ppv, mx = per_step_poolings(est, X)
     return {
         "transform": features,
         "prototype_scores": scores,
         "transform+prototype_scores": np.concatenate([features, scores], axis=1),
         "transform+window_mean": np.concatenate([features, window_mean], axis=1),
+        "avg_pool": avg,
+        "ppv_pool": ppv,
+        "max+avg+ppv_pool": np.concatenate([mx, avg, ppv], axis=1),
     }
+
+
+def per_step_poolings(est, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average, proportion-of-positive-values and max pooling of the encoder's per-step
+    features ``(n, W, T')`` of windows ``X`` (n, C, T): three ``(n, W)`` arrays."""
+    backbone = est.model_.backbone.eval()
+    avg, ppv, mx = [], [], []
+    with torch.no_grad():
+        for start in range(0, len(X), 512):
+            h = backbone.forward_sequence(torch.from_numpy(X[start : start + 512]))  # (B, W, T')
+            avg.append(h.mean(dim=-1).numpy())  # (B, W)
+            ppv.append((h > 0).float().mean(dim=-1).numpy())  # (B, W)
+            mx.append(h.amax(dim=-1).numpy())  # (B, W)
+    return np.concatenate(avg), np.concatenate(ppv), np.concatenate(mx)
 
 
 def _load_run(path: Path) -> dict[str, Any]:

@@ -53,7 +53,8 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     perm = torch.randperm(n, generator=generator)
     batches = list(perm.split(batch_size))
     if len(batches) > 1 and batches[-1].numel() == 1:
-        batches[-2] = torch.cat([batches[-2], batches.pop()])
+        lone = batches.pop()
+        batches[-1] = torch.cat([batches[-1], lone])
     return batches
 
 

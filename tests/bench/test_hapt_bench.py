@@ -21,6 +21,7 @@ def test_hapt_benchmark_smoke(tmp_path):
         seeds=(0,),
         split="test",
         budgets=(0.5,),
+        finetune={"min_steps": 20, "max_epochs": 4},  # the classifier's path, briefly
         out_dir=tmp_path,
         yardstick_epochs=1,
     )
@@ -47,3 +48,8 @@ def test_hapt_benchmark_smoke(tmp_path):
     assert budget["budget"] == 0.5 and math.isfinite(budget["pretrain_x_yardstick"])
     text = format_summary(test)
     assert "SwAV (transform)" in text and "x yardstick" in text
+    # the classifier fine-tuned from the same model, on the same label subsets
+    tuned = t["embedding"]["finetuned"]
+    assert set(tuned) == {0.01, 0.1, 1.0} and tuned[1.0] > 0.5, tuned
+    assert t["classifier_x_yardstick"] > t["pretrain_x_yardstick"]
+    assert "TimeSeriesSwAVClassifier (fine-tuned)" in text

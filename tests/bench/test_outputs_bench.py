@@ -13,7 +13,15 @@ from swav_ts.bench.outputs import run_outputs_study
 from swav_ts.cli import main as cli_main
 
 DEBUG = Path(__file__).resolve().parents[2] / "configs" / "timeseries" / "debug.yaml"
-NAMES = ["transform", "prototype_scores", "transform+prototype_scores", "transform+window_mean"]
+NAMES = [
+    "transform",
+    "prototype_scores",
+    "transform+prototype_scores",
+    "transform+window_mean",
+    "avg_pool",
+    "ppv_pool",
+    "max+avg+ppv_pool",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,10 @@ def test_dimensions_and_the_summary(study):
     dims = {n: o["dim"] for n, o in model["outputs"].items()}
     assert dims["transform+prototype_scores"] == dims["transform"] + dims["prototype_scores"]
     assert dims["transform+window_mean"] == dims["transform"] + 6  # HAPT: 6 channels
+    # the debug cnn3 averages its per-step features: its avg_pool is its transform
+    assert dims["avg_pool"] == dims["ppv_pool"] == dims["transform"]
+    assert model["outputs"]["avg_pool"]["lr"] == pytest.approx(model["outputs"]["transform"]["lr"])
+    assert dims["max+avg+ppv_pool"] == 3 * dims["transform"]
     rows = {r["output"]: r for r in study["rows"]}
     assert list(rows) == NAMES and rows["transform"]["vs_transform"] == 0.0
     for name, r in rows.items():

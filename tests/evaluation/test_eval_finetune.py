@@ -99,3 +99,13 @@ def test_finetune_input_errors(encoder, tiny):
         finetune(torch.nn.Conv1d(6, 4, 3), X, y, X, y, epochs=1)
     with pytest.raises(ValueError, match="unknown encoder"):
         train_supervised("nope", 6, X, y, X, y)
+
+
+@pytest.mark.parametrize("n, batch_size", [(17, 8), (9, 8), (16, 8), (5, 8), (1, 8)])
+def test_batches_cover_every_sample_once(n, batch_size):
+    from swav_ts.evaluation.finetune import _batches
+
+    batches = _batches(n, batch_size, torch.Generator().manual_seed(0))
+    seen = torch.cat(batches).sort().values
+    assert torch.equal(seen, torch.arange(n))  # each sample exactly once per epoch
+    assert all(b.numel() > 1 for b in batches) or n == 1  # no lone sample (batch norm)
