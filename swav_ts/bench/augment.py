@@ -1,11 +1,13 @@
 """Benchmark: SwAV multi-window views with the torch vs the tsaug augmentation engine.
 
+Figures: docs/benchmarks.md, "`swav-ts bench augment`: torch vs tsaug view making".
+
 Times :class:`~swav_ts.timeseries.views.ViewMaker` (2 global + ``n_local`` local crops, then
 jitter + per-channel scaling + time warp + rotation, each with ``p=1``) on one batch of
 random context windows, both engines in the same process, and reports context windows per
 second (median over ``repeats`` timed calls after one warm-up call).
 
-Run: ``python -m swav_ts.bench.augment --repeats 5 --json runs/bench_augment.json``
+Run: ``swav-ts bench augment --repeats 5 --json runs/bench_augment.json``
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, output_file, write_json
+from swav_ts.bench.common import add_options, format_table, machine_info, run_command
+from swav_ts.bench.timing import time_calls, torch_threads
 from swav_ts.timeseries.augment import AugmentConfig
 from swav_ts.timeseries.crops import MultiCropConfig
 from swav_ts.timeseries.views import ViewMaker
@@ -76,8 +77,6 @@ def run_augment_benchmark(
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
     if n_channels < 3:
         raise ValueError(f"n_channels must be >= 3 (one rotation triplet), got {n_channels}")
     triplets = tuple((i, i + 1, i + 2) for i in range(0, n_channels - 2, 3))
@@ -88,33 +87,27 @@ def run_augment_benchmark(
     )
     x = torch.randn(batch, n_channels, context, generator=torch.Generator().manual_seed(seed))
     n_views = crops.n_views
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    results: dict[str, Any] = {
-        "settings": {
-            "batch": batch,
-            "n_channels": n_channels,
-            "context": context,
-            "global_length": global_length,
-            "local_length": local_length,
-            "n_global": 2,
-            "n_local": n_local,
-            "repeats": repeats,
-            "threads": threads,
-            "augmentations": list(augment.active()),
-        },
-        "machine": machine_info(),
-    }
-    try:
+    with torch_threads(threads):
+        results: dict[str, Any] = {
+            "settings": {
+                "batch": batch,
+                "n_channels": n_channels,
+                "context": context,
+                "global_length": global_length,
+                "local_length": local_length,
+                "n_global": 2,
+                "n_local": n_local,
+                "repeats": repeats,
+                "threads": threads,
+                "augmentations": list(augment.active()),
+            },
+            "machine": machine_info(),
+        }
         for engine in ENGINES:
             maker = ViewMaker(crops, augment, engine=engine)
             gen = torch.Generator().manual_seed(seed)
-            maker(x, gen)  # warm-up (lazy imports, basis caches)
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                maker(x, gen)
-                times.append(time.perf_counter() - t0)
+            # one warm-up call (lazy imports, basis caches), then the timed ones
+            times = time_calls(lambda m=maker, g=gen: m(x, g), repeats, warmup=1)
             median = statistics.median(times)
             results[engine] = {
                 "median_s": median,
@@ -123,8 +116,6 @@ def run_augment_benchmark(
                 "views_per_s": batch * n_views / median,
             }
             logger.info("%s engine: %.1f windows/s", engine, batch / median)
-    finally:
-        torch.set_num_threads(old_threads)
     results["speedup"] = results["torch"]["windows_per_s"] / results["tsaug"]["windows_per_s"]
     return results
 
@@ -155,12 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry: run the benchmark, print a table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     kwargs = add_options(parser, run_augment_benchmark)
-    parser.add_argument("--json", type=Path, default=None, help="write the result dict here")
-    args = parser.parse_args(argv)
-    output_file(args.json, "--json")  # before the run, not after it
-    results = run_augment_benchmark(**kwargs(args))
-    print(format_result(results))
-    write_json(results, args.json)
+    run_command(
+        parser,
+        argv,
+        lambda a: run_augment_benchmark(**kwargs(a)),
+        format_result,
+        json_help="write the result dict here",
+    )
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Shared benchmark helpers: timing, machine description, tables and JSON output."""
+"""What several benchmarks share: their command line, output files and folders, tables,
+the machine description, and the pieces of data and configuration they measure on.
+
+Timing (:func:`median_time_s`, device synchronisation, thread counts) is in
+:mod:`swav_ts.bench.timing`; each benchmark module keeps only what it alone measures.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +12,25 @@ import inspect
 import json
 import os
 import platform
-import statistics
-import time
+import subprocess
+import sys
+import tempfile
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-
-def median_time_s(
-    fn: Callable[[], Any], repeats: int = 7, warmup: int = 2, sync: Callable[[], None] | None = None
-) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    if sync:
-        sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        if sync:
-            sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+if TYPE_CHECKING:
+    from swav_ts.timeseries.config import TimeSeriesConfig
 
 
+# ------------------------------------------------------------------------------ reporting
 def machine_info() -> dict[str, Any]:
     """Where a benchmark ran (for docs/benchmarks.md)."""
     info = {
@@ -72,6 +65,14 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None =
     return "\n".join([line, sep, *body])
 
 
+def load_average_text(load_avg: dict[str, Sequence[float]]) -> str:
+    """``load average (1 min) before X, after Y`` from a result's ``load_avg`` (both
+    ``os.getloadavg()``)."""
+    before, after = load_avg["before"][0], load_avg["after"][0]
+    return f"load average (1 min) before {before:.2f}, after {after:.2f}"
+
+
+# ------------------------------------------------------------------------------ output files
 def _no_file_in_the_way(folder: Path, what: str) -> None:
     """Raise if ``folder`` or its nearest existing ancestor is a file (not a folder)."""
     for p in (folder, *folder.parents):
@@ -137,6 +138,49 @@ def write_json(result: dict[str, Any], path: str | Path | None, option: str | No
         p.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
+@contextmanager
+def scratch_folder(
+    prefix: str, work_dir: str | Path | None = None, option: str = "--work-dir"
+) -> Iterator[Path]:
+    """A temporary folder for a benchmark's files, removed (as far as it can be) on exit.
+
+    Parameters
+    ----------
+    prefix : str
+        Start of the folder's name (``"swav_ts_bench_export_"``).
+    work_dir : path, optional
+        Where the folder is made (created first, as :func:`output_folder`; default: the
+        system's temporary folder).
+    option : str
+        The command-line option that gave ``work_dir``, named in errors.
+    """
+    work = output_folder(work_dir, option) if work_dir else None
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=work, ignore_cleanup_errors=True) as tmp:
+        yield Path(tmp)
+
+
+def run_child(script: str, args: Sequence[str], what: str) -> dict[str, Any]:
+    """``python -c script *args`` in a fresh process (whose peak memory is its own); the JSON
+    object on its last line of output.
+
+    Raises
+    ------
+    RuntimeError
+        The process failed, printed nothing, or reported a non-zero ``"code"``: ``what`` (what
+        the child does) and the end of its standard error.
+    """
+    cmd = [sys.executable, "-c", script, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    out = json.loads(lines[-1])
+    if out.get("code", 0) != 0:
+        raise RuntimeError(f"{what} exited with {out.get('code')}:\n{proc.stderr[-3000:]}")
+    return out
+
+
+# ------------------------------------------------------------------------------ command line
 def _option_type(hint: Any) -> tuple[type, bool]:
     """``(element type, takes several values)`` of a parameter annotation; paths become str."""
     origin = typing.get_origin(hint)
@@ -189,6 +233,74 @@ def add_options(
         parser.add_argument(flag, default=default, dest=name, **extra)
         dests.append(name)
     return lambda ns: {name: getattr(ns, name) for name in dests}
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    *,
+    json_help: str = "write the result to this JSON file",
+    check: Callable[[argparse.Namespace], None] | None = None,
+) -> dict[str, Any]:
+    """A benchmark's command line: ``--json`` (added to ``parser`` last) checked before the
+    run, ``run(args)``, ``report(result)`` printed, the result written to ``--json``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The benchmark's other options.
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+    run, report : callable
+        The benchmark, from the parsed arguments; the text printed from its result.
+    json_help : str
+        Help of ``--json``.
+    check : callable, optional
+        Called with the parsed arguments before anything is written (``parser.error`` for
+        options that are wrong together).
+
+    Returns
+    -------
+    dict
+        The result.
+    """
+    parser.add_argument("--json", default=None, help=json_help)
+    args = parser.parse_args(argv)
+    if check is not None:
+        check(args)
+    path = output_file(args.json, "--json")  # before the run, not after it
+    result = run(args)
+    print(report(result))
+    write_json(result, path)
+    return result
+
+
+# ------------------------------------------------------------------------------ shared data
+def resolve_config(overrides: Sequence[str] = ()) -> TimeSeriesConfig:
+    """``TimeSeriesConfig()`` with ``section.key=value`` overrides applied (the time-series
+    defaults, not the core ones)."""
+    from swav_ts.core.config import load_config
+    from swav_ts.timeseries.config import TimeSeriesConfig
+
+    return load_config(TimeSeriesConfig, None, overrides)
+
+
+def iteration_rows(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The per-iteration rows (``kind == "iter"``) of a run's ``metrics.jsonl``."""
+    from swav_ts.core.monitor import read_metrics
+
+    return [r for r in read_metrics(Path(run_dir) / "metrics.jsonl") if r["kind"] == "iter"]
+
+
+def subset_rows(n: int, k: int | None, rng: int | np.random.Generator) -> np.ndarray:
+    """Sorted indices ``(min(k, n),)`` of ``k`` of ``n`` rows drawn without replacement with
+    ``rng`` (a seed, or a generator that later draws continue from); all rows, and nothing
+    drawn, when ``k`` is ``None`` or at least ``n``."""
+    if k is None or k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(rng).choice(n, k, replace=False))
 
 
 def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,5 +1,7 @@
 """Benchmark: 2 gloo processes x 1 thread against 1 process x 2 threads, same global batch.
 
+Figures: docs/benchmarks.md, "`swav-ts bench ddp`: 2 gloo processes vs 1 process with 2 threads".
+
 Both settings run the real trainer (:func:`swav_ts.core.trainer.train`) for a fixed number
 of iterations on the HAPT contexts, each in freshly spawned processes (the trainer builds its
 gloo process group from the RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT
@@ -26,7 +28,6 @@ import logging
 import os
 import socket
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +40,14 @@ import torch.multiprocessing as mp
 from swav_ts.bench.common import (
     add_options,
     format_table,
+    iteration_rows,
+    load_average_text,
     machine_info,
-    output_file,
     output_folder,
-    write_json,
+    resolve_config,
+    run_command,
+    scratch_folder,
 )
-from swav_ts.bench.train import resolve_config
 
 logger = logging.getLogger(__name__)
 
@@ -176,12 +179,6 @@ def _worker(
         dist.destroy_process_group()
 
 
-def _iter_losses(run_dir: Path) -> list[float]:
-    from swav_ts.core.monitor import read_metrics
-
-    return [r["loss"] for r in read_metrics(run_dir / "metrics.jsonl") if r["kind"] == "iter"]
-
-
 def run_setting(
     world_size: int,
     threads: int,
@@ -228,7 +225,7 @@ def run_setting(
     stamps = json.loads(stamps_path.read_text())
     gaps = np.diff(stamps["starts"])[warmup:]
     step_s = float(np.median(gaps))
-    losses = _iter_losses(run_dir)
+    losses = [r["loss"] for r in iteration_rows(run_dir)]
     if len(losses) != n_iters:
         raise RuntimeError(
             f"{run_dir}/metrics.jsonl holds {len(losses)} iteration rows, not {n_iters}"
@@ -308,8 +305,8 @@ def run_ddp_benchmark(
         "load_avg": {"before": os.getloadavg()},
         "variants": {},
     }
-    with tempfile.TemporaryDirectory(prefix="swav_ts_bench_ddp_") as tmp:
-        root = work or Path(tmp)
+    with scratch_folder("swav_ts_bench_ddp_") as tmp:
+        root = work or tmp  # run folders kept in --work-dir
         contexts_path = root / "contexts.npy"
         np.save(contexts_path, contexts)
         for variant in variants:
@@ -368,8 +365,7 @@ def format_result(result: dict[str, Any]) -> str:
             lines.append(
                 f"{variant}: DDP / (1 process x 1 thread) = {v['ddp_speedup_over_1x1']:.2f}"
             )
-    la = result["load_avg"]
-    lines.append(f"load average (1 min) before {la['before'][0]:.2f}, after {la['after'][0]:.2f}")
+    lines.append(load_average_text(result["load_avg"]))
     return "\n".join(lines)
 
 
@@ -383,13 +379,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         helps={"single_thread_baseline": "the 1 process x 1 thread run"},
         choices={"variants": VARIANTS},
     )
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_ddp_benchmark(**kwargs(a))
-    print(format_result(res))
-    write_json(res, a.json)
-    return res
+    return run_command(p, argv, lambda a: run_ddp_benchmark(**kwargs(a)), format_result)
 
 
 if __name__ == "__main__":

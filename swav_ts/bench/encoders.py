@@ -1,6 +1,8 @@
 """Benchmark: the training cost of time-series encoders on the HAPT recipe's views, each as a
 ratio to the first encoder, measured in one process.
 
+Figures: docs/benchmarks.md, "`swav-ts bench encoders`: the training cost of each encoder".
+
 One step is the forward and backward pass of an encoder's per-position features
 (``forward_sequence``) on one batch of the recipe's views (2 global views of 128 samples and
 6 local views of 48, batch 64, 6 channels, random values); the median of ``repeats`` steps
@@ -19,14 +21,8 @@ from typing import Any
 import torch
 import yaml
 
-from swav_ts.bench.common import (
-    add_options,
-    format_table,
-    machine_info,
-    median_time_s,
-    output_file,
-    write_json,
-)
+from swav_ts.bench.common import add_options, format_table, machine_info, run_command
+from swav_ts.bench.timing import median_time_s, torch_threads
 from swav_ts.timeseries.config import hapt_recipe
 from swav_ts.timeseries.encoders import create_encoder
 
@@ -67,18 +63,14 @@ def run_encoder_benchmark(
         ``machine``, ``views`` and ``rows``: per encoder its spec, parameters, positions per
         global view, ``step_ms`` and ``ratio_to_first``.
     """
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
     crops = hapt_recipe().crops
     g = torch.Generator().manual_seed(0)
     views = [
         torch.randn(batch_size, in_channels, crops.global_length, generator=g)
         for _ in range(crops.n_global)
     ] + [torch.randn(batch_size * crops.n_local, in_channels, crops.local_length, generator=g)]
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     rows: list[dict[str, Any]] = []
-    try:
+    with torch_threads(threads):
         for spec in encoders:
             name, kwargs = parse_encoder(spec)
             torch.manual_seed(0)
@@ -99,8 +91,6 @@ def run_encoder_benchmark(
                     "step_ms": step_s * 1e3,
                 }
             )
-    finally:
-        torch.set_num_threads(old_threads)
     for row in rows:
         row["ratio_to_first"] = row["step_ms"] / rows[0]["step_ms"]
     views_text = (
@@ -115,11 +105,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     kwargs = add_options(
         p, run_encoder_benchmark, helps={"encoders": "'name {key: value, ...}' per encoder"}
     )
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_encoder_benchmark(**kwargs(a))
-    print(f"views: {res['views']}")
-    print(format_table(res["rows"]))
-    write_json(res, a.json)
-    return res
+    return run_command(
+        p,
+        argv,
+        lambda a: run_encoder_benchmark(**kwargs(a)),
+        lambda r: f"views: {r['views']}\n{format_table(r['rows'])}",
+    )

@@ -1,5 +1,7 @@
 """Deployment benchmark: exported models against torch eager, int8 accuracy, a 24-hour stream.
 
+Figures: docs/deploy.md, "Measured: `swav-ts bench export`".
+
 In one run, on ``--threads`` CPU threads (default 1):
 
 * **Latency and throughput.** The same encoder as torch eager (``backbone(x)`` under
@@ -20,9 +22,8 @@ In one run, on ``--threads`` CPU threads (default 1):
   (stream seconds per second of ``push`` time).
 
 Run: ``swav-ts bench export --model runs/hapt/model.safetensors --json runs/bench_export.json``
-(``docs/deploy.md`` has the figures).
 
-(About 470 lines: one benchmark; most of its length is the streaming child process and the
+(About 440 lines: one benchmark; much of its length is the streaming child process and the
 report.)
 """
 
@@ -32,9 +33,6 @@ import argparse
 import json
 import logging
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,11 +46,12 @@ from swav_ts.bench.common import (
     format_table,
     machine_info,
     mean_cosine,
-    median_time_s,
-    output_file,
-    output_folder,
-    write_json,
+    run_child,
+    run_command,
+    scratch_folder,
+    subset_rows,
 )
+from swav_ts.bench.timing import median_time_s
 
 __all__ = ["main", "run_export_benchmark"]
 
@@ -126,10 +125,7 @@ def _stream_run(
     threads: int,
 ) -> dict[str, Any]:
     marks = sorted({ref_hours, hours, *(h for h in (2, 4, 8, 16) if ref_hours < h < hours)})
-    cmd = [
-        sys.executable,
-        "-c",
-        _STREAM_CHILD,
+    args = [
         str(threads),
         str(model_path),
         repr(hours),
@@ -138,11 +134,7 @@ def _stream_run(
         "none" if stride_s is None else repr(stride_s),
         ",".join(repr(h) for h in marks),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"stream child failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    res = json.loads(lines[-1])
+    res = run_child(_STREAM_CHILD, args, "stream child")
     rows = res["checkpoints"]
     ref = next(r for r in rows if r["hours"] == ref_hours)
     end = rows[-1]
@@ -163,12 +155,6 @@ def _stream_run(
 def _rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     """Largest absolute difference relative to the largest absolute reference value."""
     return float(np.abs(a - ref).max() / max(float(np.abs(ref).max()), 1e-12))
-
-
-def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
-    if k is None or k >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
 
 def run_export_benchmark(
@@ -224,17 +210,16 @@ def run_export_benchmark(
     from swav_ts.evaluation import linear_probe
     from swav_ts.export import calibration_windows, file_size_mib, load_exported
 
-    work = output_folder(work_dir, "--work-dir") if work_dir else None  # created if missing
-    torch.set_num_threads(threads)
-    model = Path(model)
-    est = TimeSeriesSwAV.load(model)
-    contract = est.contract_
-    length = contract.window_length
-    Xtr, ytr, _ = load_hapt("train")
-    Xte, yte, _ = load_hapt("test")
-    tmp = tempfile.TemporaryDirectory(prefix="swav_ts_bench_export_", dir=work)
-    root = Path(tmp.name)
-    try:
+    # the work folder is made (or refused) before the model is read
+    with scratch_folder("swav_ts_bench_export_", work_dir) as root:
+        torch.set_num_threads(threads)
+        model = Path(model)
+        est = TimeSeriesSwAV.load(model)
+        contract = est.contract_
+        length = contract.window_length
+        Xtr, ytr, _ = load_hapt("train")
+        Xte, yte, _ = load_hapt("test")
+
         # ---------------------------------------------------------------- exports
         timings: dict[str, float] = {}
         given = dict(exports or {})
@@ -267,7 +252,7 @@ def run_export_benchmark(
         x1 = np.ascontiguousarray(Xte[:1, :, :length]) if Xte.shape[2] >= length else None
         if x1 is None:
             raise ValueError(f"the model's windows ({length}) are longer than HAPT's (128)")
-        xb = np.ascontiguousarray(Xte[_subset(len(Xte), batch, 1)][:, :, :length])
+        xb = np.ascontiguousarray(Xte[subset_rows(len(Xte), batch, 1)][:, :, :length])
         if len(xb) < batch:
             xb = np.concatenate([xb] * (batch // len(xb) + 1))[:batch]
 
@@ -325,7 +310,8 @@ def run_export_benchmark(
 
         # ---------------------------------------------------------------- accuracy
         t0 = time.perf_counter()
-        itr, ite = _subset(len(Xtr), probe_windows, 2), _subset(len(Xte), probe_windows, 3)
+        itr = subset_rows(len(Xtr), probe_windows, 2)
+        ite = subset_rows(len(Xte), probe_windows, 3)
         Xtr_l = np.ascontiguousarray(Xtr[itr])
         Xte_l = np.ascontiguousarray(Xte[ite])
         emb = {"torch_eager": (est.transform(Xtr_l), est.transform(Xte_l))}
@@ -359,8 +345,6 @@ def run_export_benchmark(
             )
             stream.append(r)
             timings[f"stream_{backend}_s"] = r["wall_s"]
-    finally:
-        tmp.cleanup()
     onnx_row = next(r for r in speed if r["runtime"] == "onnx_fp32")
     goals = {
         "onnx_batch1_speedup_ge_2": onnx_row["batch1_speedup"] >= 2.0,
@@ -430,33 +414,30 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--onnx", default=None, help="measure this fp32 ONNX export of the model")
     p.add_argument("--onnx-int8", default=None, help="measure this int8 ONNX export")
     p.add_argument("--torchscript", default=None, help="measure this TorchScript export")
-    p.add_argument("--json", default=None, help="write the results here")
-    a = p.parse_args(argv)
-    if not 0 < a.stream_ref_hours < a.stream_hours:
-        p.error("need 0 < --stream-ref-hours < --stream-hours")
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_export_benchmark(
-        a.model,
-        **kwargs(a),
-        exports={
-            k: v
-            for k, v in (
-                ("onnx_fp32", a.onnx),
-                ("onnx_int8", a.onnx_int8),
-                ("torchscript", a.torchscript),
-            )
-            if v
-        },
-    )
-    print(f"model {res['model']}: {res['contract']}; {a.threads} thread(s)\n")
-    print(format_table(res["speed"]))
-    print()
-    print(format_table(res["accuracy"]))
-    print(f"\nint8 linear-probe cost: {res['int8_drop_points']:.2f} points")
+
+    def check(a: argparse.Namespace) -> None:
+        if not 0 < a.stream_ref_hours < a.stream_hours:
+            p.error("need 0 < --stream-ref-hours < --stream-hours")
+
+    def run(a: argparse.Namespace) -> dict[str, Any]:
+        given = (("onnx_fp32", a.onnx), ("onnx_int8", a.onnx_int8), ("torchscript", a.torchscript))
+        return run_export_benchmark(a.model, **kwargs(a), exports={k: v for k, v in given if v})
+
+    return run_command(p, argv, run, format_result, json_help="write the results here", check=check)
+
+
+def format_result(res: dict[str, Any]) -> str:
+    """The tables, the int8 cost, the goals and the seconds of a :func:`run_export_benchmark`
+    result."""
+    parts = [
+        f"model {res['model']}: {res['contract']}; {res['settings']['threads']} thread(s)\n",
+        format_table(res["speed"]),
+        "",
+        format_table(res["accuracy"]),
+        f"\nint8 linear-probe cost: {res['int8_drop_points']:.2f} points",
+    ]
     if res["stream"]:
-        print()
-        print(format_table(res["stream"], STREAM_COLUMNS))
-    print(f"\ngoals: {json.dumps(res['goals'])}")
-    print(f"seconds: {json.dumps({k: round(v, 1) for k, v in res['timings'].items()})}")
-    write_json(res, a.json)
-    return res
+        parts += ["", format_table(res["stream"], STREAM_COLUMNS)]
+    parts.append(f"\ngoals: {json.dumps(res['goals'])}")
+    parts.append(f"seconds: {json.dumps({k: round(v, 1) for k, v in res['timings'].items()})}")
+    return "\n".join(parts)

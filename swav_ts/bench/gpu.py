@@ -1,5 +1,7 @@
 """Benchmark: one accelerator session, every hot path, each section under a time budget.
 
+Figures: docs/benchmarks.md, "`swav-ts bench gpu`: one accelerator session".
+
 Sections (in order): Sinkhorn (ours vs the plain formula, :mod:`swav_ts.bench.sinkhorn`),
 time-series view making on the device (the :mod:`swav_ts.bench.augment` pipeline), the
 time-series training step on the device with bf16 autocast (the replica of
@@ -19,7 +21,7 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -28,19 +30,15 @@ from swav_ts.bench.common import (
     add_options,
     format_table,
     machine_info,
-    median_time_s,
-    output_file,
-    write_json,
+    resolve_config,
+    run_command,
 )
+from swav_ts.bench.timing import device_sync, median_time_s
 
 logger = logging.getLogger(__name__)
 
 # seconds per section (full size); quick mode uses a tenth
 BUDGETS_S = {"sinkhorn": 60.0, "augment": 45.0, "train": 100.0, "image": 210.0}
-
-
-def _sync_fn(device: torch.device) -> Callable[[], None] | None:
-    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
 
 
 def bench_sinkhorn(device: str, quick: bool, budget_s: float) -> dict[str, Any]:
@@ -77,14 +75,14 @@ def bench_augment(device: str, quick: bool, budget_s: float) -> dict[str, Any]:
             break
         g = torch.Generator(device=dev).manual_seed(0)
         x = torch.randn(batch, 6, 256, device=dev, generator=g)
-        t = median_time_s(lambda x=x, g=g: maker(x, g), 3 if quick else 7, sync=_sync_fn(dev))
+        t = median_time_s(lambda x=x, g=g: maker(x, g), 3 if quick else 7, sync=device_sync(dev))
         rows.append({"batch": batch, "ms": 1e3 * t, "windows_per_s": batch / t})
     return {"augmentations": list(augment.active()), "rows": rows}
 
 
 def bench_train(device: str, quick: bool, budget_s: float, use_compile: bool) -> dict[str, Any]:
     """The real time-series step (cnn3, default views) with bf16 autocast at a few batch sizes."""
-    from swav_ts.bench.train import resolve_config, time_pretraining
+    from swav_ts.bench.train import time_pretraining
 
     rows = []
     t0 = time.perf_counter()
@@ -238,19 +236,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         helps={"quick": "tiny sizes (CPU smoke test)"},
         choices={"sections": list(BUDGETS_S)},
     )
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    torch.set_num_threads(1 if a.device == "cpu" else torch.get_num_threads())
-    res = run_gpu_benchmark(**kwargs(a))
-    write_json(res, a.json)
+
+    def run(a: argparse.Namespace) -> dict[str, Any]:
+        torch.set_num_threads(1 if a.device == "cpu" else torch.get_num_threads())
+        return run_gpu_benchmark(**kwargs(a))
+
+    return run_command(p, argv, run, format_result)
+
+
+def format_result(res: dict[str, Any]) -> str:
+    """The device, the load average and the summary table (last) of a
+    :func:`run_gpu_benchmark` result."""
     la = res["load_avg"]
-    print(
-        f"device {a.device} ({res['machine'].get('gpu', res['machine']['cpu'])}); "
-        f"load average before {la['before'][0]:.2f}, after {la['after'][0]:.2f}"
+    return (
+        f"device {res['device']} ({res['machine'].get('gpu', res['machine']['cpu'])}); "
+        f"load average before {la['before'][0]:.2f}, after {la['after'][0]:.2f}\n"
+        + format_table(res["summary"], ["section", "what", "value", "unit", "seconds"])
     )
-    print(format_table(res["summary"], ["section", "what", "value", "unit", "seconds"]))
-    return res
 
 
 if __name__ == "__main__":

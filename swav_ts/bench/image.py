@@ -1,4 +1,7 @@
-"""Image backend benchmarks.
+"""Image backend benchmarks: CIFAR-10 kNN after a short CPU pretraining, training images/s.
+
+Figures: docs/results.md, "Image backend: small-scale CIFAR-10" (``cifar``); docs/benchmarks.md,
+"`swav-ts bench gpu`: one accelerator session" (``image-throughput``, its image section).
 
 (a) :func:`cifar_small_scale`: SwAV-pretrain a (narrow) CIFAR-stem ResNet-18 on CIFAR-10 JPEGs
     within a wall-clock budget on CPU, then weighted kNN (k=200, T=0.1) on the 10,000 test images
@@ -8,10 +11,10 @@
     both together; bounded in time. ``--device cpu --quick`` is a seconds-long smoke mode.
 
 Run: ``swav-ts bench cifar --out result.json`` or
-``swav-ts bench throughput --device cuda``.
+``swav-ts bench image-throughput --device cuda``.
 
-(About 460 lines: the two image benchmarks share the config builder, data preparation and
-timing, so they stay in one module.)
+(About 440 lines: the two image benchmarks share the CIFAR-10 data and the model builders, so
+they stay in one module.)
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from swav_ts.bench.common import add_options, format_table, output_file, output_folder, write_json
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    output_file,
+    output_folder,
+    scratch_folder,
+    write_json,
+)
+from swav_ts.bench.timing import device_sync
 from swav_ts.core.config import OptimConfig, SwAVConfig, TrainConfig
 from swav_ts.core.step import SwAVStep
 from swav_ts.evaluation.image import knn_evaluate
@@ -49,6 +60,11 @@ def shared_cifar10_dir() -> Path:
     env = os.environ.get("SWAV_TS_SHARED_DATA")
     base = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
     return (base / "cifar10").resolve()
+
+
+def _cifar_cache() -> Path:
+    """Where the CIFAR-10 JPEGs are extracted unless ``--cache-dir`` says otherwise."""
+    return Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
 
 
 def cifar_config(
@@ -153,8 +169,7 @@ def cifar_small_scale(
     for z in (train_zip, test_zip):
         if not z.is_file():
             raise ValueError(f"CIFAR-10 zip not found: {z}")
-    default_cache = Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
-    cache = output_folder(cache_dir, "--cache-dir") if cache_dir else output_folder(default_cache)
+    cache = output_folder(cache_dir, "--cache-dir") if cache_dir else output_folder(_cifar_cache())
     pre_root = extract_image_zip(train_zip, cache, subset_per_class)
     bank_root = extract_image_zip(train_zip, cache, knn_train_per_class)
     test_root = extract_image_zip(test_zip, cache, test_per_class)
@@ -178,12 +193,12 @@ def cifar_small_scale(
             color_strength,
         )
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with scratch_folder("swav_ts_bench_cifar_") as tmp:
         cfg = config_for(1)
         t0 = time.perf_counter()
         pretrain(cfg, tmp, resume=False, stop_after_iters=1)
         t1 = time.perf_counter()
-        pretrain(cfg, Path(tmp) / "b", resume=False, stop_after_iters=probe_iters + 1)
+        pretrain(cfg, tmp / "b", resume=False, stop_after_iters=probe_iters + 1)
         s_per_iter = max((time.perf_counter() - t1) - (t1 - t0), 1e-3) / probe_iters
     epochs = int(pretrain_minutes * 60 / (s_per_iter * iters_per_epoch))
     epochs = max(1, min(epochs, max_epochs))
@@ -246,11 +261,6 @@ def _train_step_fn(model, opt, swav: SwAVConfig, device: torch.device, precision
         return swav_step(views, iteration, opt.param_groups[0]["lr"], generator).loss
 
     return step
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def gpu_throughput(
@@ -316,6 +326,7 @@ def gpu_throughput(
     }
     if dev.type == "cuda":
         out["device_name"] = torch.cuda.get_device_name(dev)
+    sync = device_sync(dev)
 
     def timed(batches, use_model: bool) -> tuple[float, int]:
         n_done, t_start = 0, None
@@ -324,13 +335,13 @@ def gpu_throughput(
                 views = [v.to(dev, non_blocking=True) for v in views]
                 step(views)
             if i + 1 == warmup_iters:
-                _sync(dev)
+                sync()
                 t_start = time.perf_counter()
             elif i + 1 > warmup_iters:
                 n_done += 1
                 if n_done >= iters or time.perf_counter() - t_start > max_seconds_per_phase:
                     break
-        _sync(dev)
+        sync()
         return time.perf_counter() - (t_start or time.perf_counter()), n_done
 
     # ---- (1) synthetic tensors, already on the device: model throughput only
@@ -347,8 +358,7 @@ def gpu_throughput(
     if jpeg_root is None:
         zip_path = shared_cifar10_dir() / "train.zip"
         if zip_path.is_file():
-            cache = Path(tempfile.gettempdir()) / "swav_ts_cifar_cache"
-            jpeg_root = extract_image_zip(zip_path, cache, 20 if quick else 500)
+            jpeg_root = extract_image_zip(zip_path, _cifar_cache(), 20 if quick else 500)
     if jpeg_root is not None:
         ds = TransformDataset(SafeImageFolder(jpeg_root), MultiCropTransform(crops))
         loader_kw = dict(

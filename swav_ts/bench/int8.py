@@ -1,5 +1,7 @@
 """Which layers int8 quantisation may touch, decided on HAPT training subjects only.
 
+Figures: docs/deploy.md, "Quantise (int8)".
+
 For a saved HAPT model: export it to ONNX fp32, then quantise it (static QDQ, the same
 calibration as ``swav-ts export --int8``) with every layer in int8, with the input layer in
 float (the default of :func:`swav_ts.export.quantize_onnx`), and, with ``--per-layer``, with
@@ -16,7 +18,6 @@ once by ``swav-ts bench export``.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ from swav_ts.bench.common import (
     format_table,
     machine_info,
     mean_cosine,
-    output_file,
-    write_json,
+    run_command,
+    scratch_folder,
+    subset_rows,
 )
 
 COLUMNS = ("variant", "float_layers", "mean_cosine_vs_fp32", "val_probe_acc", "val_drop_points")
@@ -83,15 +85,13 @@ def run_int8_study(
     est = TimeSeriesSwAV.load(model)
     X, y, subjects = load_hapt("train")
     rng = np.random.default_rng(seed)
-    if max_windows is not None and max_windows < len(X):
-        keep = np.sort(rng.choice(len(X), max_windows, replace=False))
-        X, y, subjects = X[keep], y[keep], subjects[keep]
+    keep = subset_rows(len(X), max_windows, rng)  # the held-out subjects are drawn next
+    X, y, subjects = X[keep], y[keep], subjects[keep]
     held_out = np.sort(rng.choice(np.unique(subjects), val_subjects, replace=False))
     val = np.isin(subjects, held_out)
     if val.all() or not val.any():
         raise ValueError(f"val_subjects={val_subjects} leaves no training or no probe windows")
-    with tempfile.TemporaryDirectory(prefix="swav_ts_bench_int8_") as tmp:
-        root = Path(tmp)
+    with scratch_folder("swav_ts_bench_int8_") as root:
         fp32 = est.export(root / "fp32.onnx", "onnx")
         layers = weighted_layers(fp32)
         z32 = load_exported(fp32, threads=threads)(X)  # (n, D)
@@ -134,12 +134,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench int8", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="a saved model (.safetensors), HAPT channels")
     kwargs = add_options(p, run_int8_study, helps={"max_windows": "None: all training windows"})
-    p.add_argument("--json", default=None, help="write the results here")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_int8_study(a.model, **kwargs(a))
-    print(f"model {res['model']}; probe held out: training subjects {res['val_subjects']}")
-    print(f"fp32 probe on them: {100 * res['fp32_val_probe_acc']:.2f} %\n")
-    print(format_table(res["rows"], COLUMNS))
-    write_json(res, a.json)
-    return res
+    return run_command(
+        p,
+        argv,
+        lambda a: run_int8_study(a.model, **kwargs(a)),
+        format_result,
+        json_help="write the results here",
+    )
+
+
+def format_result(res: dict[str, Any]) -> str:
+    """The held-out subjects, fp32's probe on them and the table of a :func:`run_int8_study`
+    result."""
+    return "\n".join(
+        [
+            f"model {res['model']}; probe held out: training subjects {res['val_subjects']}",
+            f"fp32 probe on them: {100 * res['fp32_val_probe_acc']:.2f} %\n",
+            format_table(res["rows"], COLUMNS),
+        ]
+    )

@@ -1,5 +1,8 @@
 """Peak memory and step time of the real ``swav-ts pretrain`` path as the data grows.
 
+Figures: docs/benchmarks.md, "`swav-ts bench memory`: the real `swav-ts pretrain` path as the
+data grows".
+
 For each scale ``s`` the 61 HAPT recordings are written ``s`` times as ``(C, T)`` ``.npy``
 recordings, and a fresh Python process runs ``swav-ts pretrain`` (:func:`swav_ts.cli.main`)
 on them for a fixed number of iterations: the sources are streamed into the run's on-disk
@@ -16,12 +19,8 @@ Run: ``swav-ts bench memory --scales 1 4 16 --json runs/bench_memory.json``
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,11 @@ import numpy as np
 from swav_ts.bench.common import (
     add_options,
     format_table,
+    iteration_rows,
     machine_info,
-    output_file,
-    output_folder,
-    write_json,
+    run_child,
+    run_command,
+    scratch_folder,
 )
 
 __all__ = ["main", "run_memory_benchmark"]
@@ -103,27 +103,15 @@ def _write_tiled(scale: int, directory: Path) -> int:
     return nbytes
 
 
-def _step_ms(metrics_path: Path, warmup_iters: int) -> tuple[float, int]:
+def _step_ms(run_dir: Path, warmup_iters: int) -> tuple[float, int]:
     """Mean step time (ms) over the logging windows after ``warmup_iters``."""
-    rows = [json.loads(line) for line in metrics_path.read_text().splitlines()]
-    rows = [r for r in rows if r.get("kind") == "iter"]
+    rows = iteration_rows(run_dir)
     first = next(r for r in rows if r["iteration"] >= warmup_iters)
     last = rows[-1]
     n = last["iteration"] - first["iteration"]
     if n < 1:
-        raise RuntimeError(f"too few logged iterations in {metrics_path}")
+        raise RuntimeError(f"too few logged iterations in {run_dir / 'metrics.jsonl'}")
     return 1e3 * (last["elapsed_s"] - first["elapsed_s"]) / n, n
-
-
-def _run(cmd: list[str], what: str) -> dict[str, Any]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    out = json.loads(lines[-1])
-    if out.get("code") != 0:
-        raise RuntimeError(f"{what} exited with {out.get('code')}:\n{proc.stderr[-3000:]}")
-    return out
 
 
 def run_memory_benchmark(
@@ -160,10 +148,8 @@ def run_memory_benchmark(
         raise ValueError(f"scales must be positive integers, got {scales}")
     if iters <= warmup_iters:
         raise ValueError(f"iters ({iters}) must exceed warmup_iters ({warmup_iters})")
-    work = output_folder(work_dir, "--work-dir") if work_dir else None  # created if missing
-    root = Path(tempfile.mkdtemp(prefix="swav_ts_mem_", dir=work))
     results = []
-    try:
+    with scratch_folder("swav_ts_mem_", work_dir) as root:
         config = root / "config.yaml"
         save_config(hapt_recipe(), config)
         for s in scales:
@@ -180,9 +166,6 @@ def run_memory_benchmark(
             row: dict[str, Any] = {"scale": s, "data_mib": nbytes / 2**20}
             run_dir = root / f"run{s}"
             cli = [
-                sys.executable,
-                "-c",
-                _CLI_CHILD,
                 str(threads),
                 "pretrain",
                 "--config",
@@ -194,37 +177,25 @@ def run_memory_benchmark(
             ]
             for o in sets:
                 cli += ["--set", o]
-            child = _run(cli, f"swav-ts pretrain at scale {s}")
+            child = run_child(_CLI_CHILD, cli, f"swav-ts pretrain at scale {s}")
             row["cache_peak_rss_mib"] = child["peak_rss_kib"] / 1024
-            row["cache_step_ms"], row["timed_iters"] = _step_ms(
-                run_dir / "metrics.jsonl", warmup_iters
-            )
+            row["cache_step_ms"], row["timed_iters"] = _step_ms(run_dir, warmup_iters)
             shutil.rmtree(run_dir, ignore_errors=True)
             if in_memory:
                 mem_dir = root / f"mem{s}"
-                child = _run(
-                    [
-                        sys.executable,
-                        "-c",
-                        _IN_MEMORY_CHILD,
-                        str(threads),
-                        str(config),
-                        str(mem_dir),
-                        str(iters),
-                        *sets,
-                    ],
+                child = run_child(
+                    _IN_MEMORY_CHILD,
+                    [str(threads), str(config), str(mem_dir), str(iters), *sets],
                     f"in-memory run at scale {s}",
                 )
                 row["n_contexts"] = child["n_contexts"]
                 row["memory_peak_rss_mib"] = child["peak_rss_kib"] / 1024
-                row["memory_step_ms"], _ = _step_ms(mem_dir / "metrics.jsonl", warmup_iters)
+                row["memory_step_ms"], _ = _step_ms(mem_dir, warmup_iters)
                 row["step_ratio_cache_over_memory"] = row["cache_step_ms"] / row["memory_step_ms"]
                 shutil.rmtree(mem_dir, ignore_errors=True)
             shutil.rmtree(data, ignore_errors=True)
             results.append(row)
             logger.info("scale %d: %s", s, row)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     base = results[0]
     for r in results:
         r["cache_rss_ratio_to_first"] = r["cache_peak_rss_mib"] / base["cache_peak_rss_mib"]
@@ -264,11 +235,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         p, run_memory_benchmark, skip=("overrides",), helps={"in_memory": "time the in-RAM path"}
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-    p.add_argument("--json", default=None, help="write the results here")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_memory_benchmark(**kwargs(a), overrides=a.overrides)
-    cols = [c for c in COLUMNS if c in res["results"][0]]
-    print(format_table(res["results"], cols))
-    write_json(res, a.json)
-    return res
+    return run_command(
+        p,
+        argv,
+        lambda a: run_memory_benchmark(**kwargs(a), overrides=a.overrides),
+        lambda r: format_table(r["results"], [c for c in COLUMNS if c in r["results"][0]]),
+        json_help="write the results here",
+    )

@@ -1,4 +1,7 @@
-"""Benchmark: our Sinkhorn against the plain formula of the original, in one process.
+"""Benchmark: the time of our Sinkhorn against the plain formula of the original, in one
+process, and whether each stays finite on extreme scores.
+
+Figures: docs/benchmarks.md, "`swav-ts bench sinkhorn`: ours vs the original's formula".
 
 ``ours`` is what users call, ``sinkhorn(scores)`` with its defaults (the NaN/inf check on);
 ``ours_no_check`` is the trainer's call (``check_finite=False``).
@@ -13,14 +16,8 @@ from typing import Any
 
 import torch
 
-from swav_ts.bench.common import (
-    add_options,
-    format_table,
-    machine_info,
-    median_time_s,
-    output_file,
-    write_json,
-)
+from swav_ts.bench.common import add_options, format_table, machine_info, run_command
+from swav_ts.bench.timing import device_sync, median_time_s, torch_threads
 from swav_ts.core.sinkhorn import sinkhorn
 
 logger = logging.getLogger(__name__)
@@ -58,11 +55,24 @@ def run_sinkhorn_benchmark(
     formula for every (B, K, dtype), and the ratios to the plain formula.
 
     Also records whether each stays finite on extreme scores (|scores / epsilon| = 1e4).
+    ``threads``: torch threads while it runs (0 or ``None``: as they are).
     """
-    if threads:
-        torch.set_num_threads(threads)
     dev = torch.device(device)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else None
+    with torch_threads(threads or None):
+        rows = _rows(batch_sizes, n_prototypes, dtypes, dev, repeats)
+        machine = machine_info()  # with the threads it ran on
+    return {"benchmark": "sinkhorn", "device": str(dev), "machine": machine, "rows": rows}
+
+
+def _rows(
+    batch_sizes: Sequence[int],
+    n_prototypes: Sequence[int],
+    dtypes: Sequence[str],
+    dev: torch.device,
+    repeats: int,
+) -> list[dict[str, Any]]:
+    """One row per (B, K, dtype) of :func:`run_sinkhorn_benchmark`."""
+    sync = device_sync(dev)
     rows = []
     for b in batch_sizes:
         for k in n_prototypes:
@@ -95,16 +105,12 @@ def run_sinkhorn_benchmark(
                     }
                 )
                 logger.info("sinkhorn B=%d K=%d %s done", b, k, dtype_name)
-    return {"benchmark": "sinkhorn", "device": str(dev), "machine": machine_info(), "rows": rows}
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench sinkhorn", description=__doc__)
     kwargs = add_options(p, run_sinkhorn_benchmark, names={"n_prototypes": "prototypes"})
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    res = run_sinkhorn_benchmark(**kwargs(a))
-    print(format_table(res["rows"]))
-    write_json(res, a.json)
-    return res
+    return run_command(
+        p, argv, lambda a: run_sinkhorn_benchmark(**kwargs(a)), lambda r: format_table(r["rows"])
+    )

@@ -1,5 +1,7 @@
 """Benchmark: windows/s of the real time-series SwAV pretraining step, and where the time goes.
 
+Figures: docs/benchmarks.md, "`swav-ts bench train`: the time-series pretraining step".
+
 Runs :func:`swav_ts.timeseries.pretrain` (the path of ``swav-ts pretrain``) on the bundled HAPT
 recordings for a few iterations, with a phase hook on the real training step
 (:class:`swav_ts.core.step.SwAVStep`): no copy of the loop is timed, the loop itself is. Parts:
@@ -25,7 +27,6 @@ import dataclasses
 import logging
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,8 +34,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import add_options, format_table, machine_info, output_file, write_json
-from swav_ts.core.config import load_config
+from swav_ts.bench.common import (
+    add_options,
+    format_table,
+    load_average_text,
+    machine_info,
+    resolve_config,
+    run_command,
+    scratch_folder,
+)
+from swav_ts.bench.timing import device_sync, torch_threads
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.pretrain import pretrain
 
@@ -70,17 +79,6 @@ class PhaseTimer:
         self._last = now
 
 
-def _syncer(device: torch.device) -> Callable[[], None]:
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
-
-
-def resolve_config(overrides: Sequence[str] = ()) -> TimeSeriesConfig:
-    """``TimeSeriesConfig()`` with ``section.key=value`` overrides applied."""
-    return load_config(TimeSeriesConfig, None, overrides)
-
-
 def time_pretraining(
     cfg: TimeSeriesConfig,
     iters: int = 20,
@@ -113,8 +111,8 @@ def time_pretraining(
         checkpoint_every_iters=0,
     )
     run_cfg = dataclasses.replace(cfg, train=train)
-    timer = PhaseTimer(_syncer(dev))
-    with tempfile.TemporaryDirectory(prefix="swav_ts_bench_train_") as tmp:
+    timer = PhaseTimer(device_sync(dev))
+    with scratch_folder("swav_ts_bench_train_") as tmp:
         result = pretrain(
             run_cfg, source, tmp, resume=False, stop_after_iters=n_run, phase_hook=timer
         )
@@ -179,16 +177,12 @@ def run_train_benchmark(
         ``settings``, ``machine``, ``load_avg`` (before / after), ``runs`` (one per compile
         mode) and ``goals``.
     """
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
     sets = [f"train.precision={precision}", f"train.device={device}", *overrides]
     if batch_size is not None:
         sets.append(f"train.batch_size={batch_size}")
     cfg = resolve_config(sets)
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    load_before = os.getloadavg()
-    try:
+    with torch_threads(threads):
+        load_before = os.getloadavg()
         out: dict[str, Any] = {
             "benchmark": "train",
             "machine": machine_info(),
@@ -221,8 +215,6 @@ def run_train_benchmark(
             out["settings"]["n_contexts"] = res.get("n_contexts")
         out["load_avg"] = {"before": load_before, "after": os.getloadavg()}
         out["goals"] = _goals(out)
-    finally:
-        torch.set_num_threads(old_threads)
     return out
 
 
@@ -274,11 +266,8 @@ def format_result(result: dict[str, Any]) -> str:
             f"Sinkhorn+loss {100 * g['loss_share']:.1f} % "
             f"(goal < {100 * g['loss_goal']:.0f} %: {'met' if g['loss_met'] else 'NOT met'})"
         )
-    la = result.get("load_avg")
-    if la:
-        lines.append(
-            f"load average (1 min) before {la['before'][0]:.2f}, after {la['after'][0]:.2f}"
-        )
+    if result.get("load_avg"):
+        lines.append(load_average_text(result["load_avg"]))
     return "\n".join(lines)
 
 
@@ -296,14 +285,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument(
         "--compile", choices=["off", "on", "both"], default="both", help="torch.compile runs"
     )
-    p.add_argument("--json", default=None, help="write the result to this JSON file")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")  # before the run, not after it
-    modes = {"off": (False,), "on": (True,), "both": (False, True)}[a.compile]
-    res = run_train_benchmark(**kwargs(a), compile_modes=modes)
-    print(format_result(res))
-    write_json(res, a.json)
-    return res
+    modes = {"off": (False,), "on": (True,), "both": (False, True)}
+    return run_command(
+        p,
+        argv,
+        lambda a: run_train_benchmark(**kwargs(a), compile_modes=modes[a.compile]),
+        format_result,
+    )
 
 
 if __name__ == "__main__":
