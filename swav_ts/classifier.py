@@ -91,9 +91,11 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         Augment every training batch with the pretraining's augmentation pipeline (in sensor
         units, rotation of the named sensor triplets included).
     validation_fraction : float, default 0.1
-        Stratified share of the labelled cases held out to choose the epoch with the lowest
-        loss. When a class has fewer than 2 cases, or the slice would hold fewer cases than
-        there are classes, no slice is held out and the last epoch is kept (logged).
+        Share of the labelled cases held out to choose the epoch with the lowest loss: whole
+        groups when ``fit`` is given ``groups`` (e.g. subjects: the slice then measures what
+        new subjects will see), else a class-stratified share. When a class has fewer than 2
+        cases, or the slice would hold fewer cases than there are classes (or fewer than 2
+        groups are given), no slice is held out and the last epoch is kept (logged).
     patience : int or None, default 10
         Stop after this many scorings of the held-out slice without a lower loss.
     device : str, optional
@@ -224,13 +226,17 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         std = embedder.model_.backbone.standardize
         return build_augmenter(aug, "torch", std.mean.tolist(), std.std.tolist())
 
-    def _holdout(self, y_idx: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Indices to train on and the held-out slice (None when it cannot be stratified)."""
+    def _holdout(
+        self, y_idx: np.ndarray, groups: np.ndarray | None, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Indices to train on and the held-out slice (None when there can be none)."""
         n, counts = y_idx.shape[0], np.bincount(y_idx)
         n_val = round(self.validation_fraction * n)
         everything = np.arange(n)
         if self.validation_fraction <= 0:
             return everything, None
+        if groups is not None:
+            return _group_holdout(groups, self.validation_fraction, seed)
         if counts.min() < 2 or n_val < counts.shape[0] or n - n_val < counts.shape[0]:
             logger.info(
                 "no held-out slice for early stopping (%d labelled cases, smallest class %d): "
@@ -244,11 +250,15 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         )
         return np.sort(train), np.sort(val)
 
-    def fit(self, X: Any, y: Any, X_unlabelled: Any = None) -> TimeSeriesSwAVClassifier:
+    def fit(
+        self, X: Any, y: Any, X_unlabelled: Any = None, groups: Any = None
+    ) -> TimeSeriesSwAVClassifier:
         """Fine-tune on labelled windows ``X`` (n_cases, n_channels, n_timepoints), ``y``.
 
         ``X_unlabelled``: more windows of the same shape, recordings or a data source, used
-        only when the classifier pretrains its encoder itself.
+        only when the classifier pretrains its encoder itself. ``groups`` (n_cases,): who or
+        what each case comes from (a subject, a device, a session); the held-out slice that
+        chooses the epoch is then made of whole groups.
         """
         self._check_params()
         X = _as_array(X)
@@ -260,7 +270,14 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         embedder = self._embedder(X, X_unlabelled)
         x = torch.from_numpy(embedder._prepare(X))  # (n, C, T), checked against the contract
         targets = torch.from_numpy(y_idx.astype(np.int64))  # (n,)
-        train_idx, val_idx = self._holdout(y_idx, seed)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (X.shape[0],):
+                raise ValueError(
+                    f"groups must have one entry per case, shape ({X.shape[0]},); got "
+                    f"{groups.shape}"
+                )
+        train_idx, val_idx = self._holdout(y_idx, groups, seed)
         n_batches = max(1, train_idx.shape[0] // self.batch_size)
         n_epochs = max(self.max_epochs, math.ceil(self.min_steps / n_batches))
         eval_every = math.ceil(n_epochs / self.max_epochs)
@@ -464,6 +481,26 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+def _group_holdout(
+    groups: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Hold out whole groups, drawn at random until they hold ``fraction`` of the cases (at
+    least one group, never all)."""
+    names, sizes = np.unique(groups, return_counts=True)
+    if names.shape[0] < 2:
+        logger.info("no held-out slice for early stopping: fewer than 2 groups")
+        return np.arange(groups.shape[0]), None
+    order = np.random.default_rng(seed).permutation(names.shape[0])
+    held, total = [], 0
+    for i in order[:-1]:  # at least one group stays for training
+        held.append(names[i])
+        total += sizes[i]
+        if total >= fraction * groups.shape[0]:
+            break
+    val = np.isin(groups, held)
+    return np.flatnonzero(~val), np.flatnonzero(val)
 
 
 def _probe_head(model: EncoderClassifier, x: torch.Tensor, y_idx: np.ndarray, seed: int) -> None:

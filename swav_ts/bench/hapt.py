@@ -131,8 +131,9 @@ def finetune_scores(
     est, data: dict, split: str, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """:class:`~swav_ts.classifier.TimeSeriesSwAVClassifier` (its defaults) started from
-    ``est``, fine-tuned on each label subset and scored like the probes (``validation``: on
-    the held-out fold of the training subjects; ``test``: on the test subjects). ``params``
+    ``est``, fine-tuned on each label subset (its epoch chosen on held-out training
+    subjects: ``groups``) and scored like the probes (``validation``: on the held-out fold of
+    the training subjects; ``test``: on the test subjects). ``params``
     override the classifier's defaults (smoke tests only).
 
     Returns ``{"finetuned": {fraction: accuracy}, "finetune_s": seconds of the fine-tuning on
@@ -155,7 +156,7 @@ def finetune_scores(
                 idx = tr[stratified_fraction(ytr[tr], f, subset)]
                 t0 = time.perf_counter()
                 clf = TimeSeriesSwAVClassifier(est, random_state=subset, **(params or {}))
-                clf.fit(Xtr[idx], ytr[idx])
+                clf.fit(Xtr[idx], ytr[idx], groups=data["str"][idx])  # held out: subjects
                 if f == 1.0:
                     full_s.append(time.perf_counter() - t0)
                 accs[f].append(clf.score(X_eval, y_eval))

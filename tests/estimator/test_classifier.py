@@ -157,3 +157,26 @@ def test_export_carries_logits_probabilities_and_the_contract(tmp_path, data, fi
     np.testing.assert_allclose(out["probabilities"], fitted.predict_proba(Xte), atol=1e-5)
     with pytest.raises(ValueError, match="channels"):
         exported(Xte[:, :3])  # the input contract travels with the file
+
+
+def test_group_holdout_keeps_groups_whole():
+    from swav_ts.classifier import _group_holdout
+
+    groups = np.repeat(np.arange(10), np.arange(1, 11))  # 10 groups of 1..10 cases: 55
+    for seed in range(5):
+        train, val = _group_holdout(groups, 0.2, seed)
+        assert np.intersect1d(groups[train], groups[val]).size == 0  # no group on both sides
+        assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(55))
+        assert val.size >= 0.2 * 55 and np.unique(groups[train]).size >= 1
+    train, val = _group_holdout(np.zeros(8), 0.5, 0)  # one group: no slice
+    assert val is None and train.size == 8
+
+
+def test_fit_with_groups(data, embedder, hapt_tiny):
+    X, y, Xte, _ = data
+    subjects = hapt_tiny["subject_train"]  # two subjects: one is held out
+    clf = TimeSeriesSwAVClassifier(embedder, max_epochs=2, random_state=0, validation_fraction=0.3)
+    clf.fit(X, y, groups=subjects)
+    assert any("val_loss" in h for h in clf.history_)
+    with pytest.raises(ValueError, match=r"one entry per case, shape \(60,\)"):
+        clf.fit(X, y, groups=subjects[:10])
