@@ -1,4 +1,8 @@
-"""HAPT benchmark: SwAV against TS2Vec and a supervised yardstick, on one machine, in one run.
+"""HAPT benchmark: SwAV against MiniRocket, TS2Vec and a supervised yardstick, in one run.
+
+Figures: docs/results.md, "HAPT: the recipe against TS2Vec on the test subjects"
+(``--split test``); docs/results.md, "How the recipe was chosen (validation subjects)"
+(``--split validation``).
 
 Data: the bundled HAPT recordings; pretraining on the continuous recordings of the 21 UCI-HAR
 training subjects (no labels); UCI-HAR-style windows (128 samples, stride 64) for the probes.

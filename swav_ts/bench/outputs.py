@@ -1,5 +1,7 @@
 """Which output of a trained model is the default embedding, decided on validation subjects.
 
+Figures: docs/results.md, "How the recipe was chosen (validation subjects)".
+
 For finished ``swav-ts bench hapt --split validation`` runs (their ``--json`` files), each
 seed's model is loaded from its run folder (not retrained) and several of its outputs are
 scored with the benchmark's own validation protocol (:func:`swav_ts.bench.hapt.score`: a

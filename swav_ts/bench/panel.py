@@ -1,5 +1,7 @@
 """The development panel: where the estimator's defaults are chosen.
 
+Figures: docs/results.md, "The development panel: how the estimator's defaults are chosen".
+
 Measures exactly what ``TimeSeriesSwAV().fit(X)`` does — the default configuration, fitted to
 each data set by :func:`swav_ts.timeseries.adapt.adapt_to_data` as it would be for a user —
 beside TS2Vec and MiniRocket, on six data sets, with the same probes and label subsets:

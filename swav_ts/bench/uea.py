@@ -1,5 +1,8 @@
 """UEA benchmark: embeddings of ``TimeSeriesSwAV`` with its unchanged default settings.
 
+Figures: docs/results.md,
+"UEA: BasicMotions and RacketSports with the estimator's default settings".
+
 For each data set, the estimator is fitted (without labels) on the training split; its
 embeddings are scored on the test split with TS2Vec's protocol, an RBF-kernel SVM with ``C``
 chosen by 5-fold grid search (:func:`swav_ts.evaluation.svm.svm_probe`; the protocol of

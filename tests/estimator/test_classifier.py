@@ -173,7 +173,7 @@ def test_group_holdout_keeps_groups_whole():
 
 
 def test_fit_with_groups(data, embedder, hapt_tiny):
-    X, y, Xte, _ = data
+    X, y, _, _ = data
     subjects = hapt_tiny["subject_train"]  # two subjects: one is held out
     clf = TimeSeriesSwAVClassifier(embedder, max_epochs=2, random_state=0, validation_fraction=0.3)
     clf.fit(X, y, groups=subjects)
