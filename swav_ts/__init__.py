@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["TimeSeriesSwAV", "__version__"]
+__all__ = ["TimeSeriesSwAV", "TimeSeriesSwAVClassifier", "__version__"]
 
 
 def __getattr__(name: str):
@@ -16,4 +16,8 @@ def __getattr__(name: str):
         from swav_ts.estimator import TimeSeriesSwAV
 
         return TimeSeriesSwAV
+    if name == "TimeSeriesSwAVClassifier":
+        from swav_ts.classifier import TimeSeriesSwAVClassifier
+
+        return TimeSeriesSwAVClassifier
     raise AttributeError(f"module 'swav_ts' has no attribute {name!r}")
