@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import machine_info, output_file, output_folder, write_json
+from swav_ts.bench.common import machine_info, output_folder, run_command, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -538,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", default=None)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
     p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     p.add_argument("--split", choices=["validation", "test"], default="validation")
     p.add_argument(
@@ -564,26 +564,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="also fine-tune TimeSeriesSwAVClassifier from each seed's model on each label subset",
     )
     p.add_argument("--demo", action="store_true", help="also time swav-ts demo end to end")
-    p.add_argument("--out", default="runs/bench_hapt")
+    p.add_argument("--out", default="runs/bench_hapt", dest="out_dir")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--json", default=None)
-    a = p.parse_args(argv)
-    output_folder(a.out, "--out")
-    output_file(a.json, "--json")
-    res = run_hapt_benchmark(
-        a.config,
-        a.set,
-        a.seeds,
-        a.split,
-        a.budgets,
-        a.peers,
-        a.peer_seeds,
-        a.svm,
-        a.finetune,
-        a.demo,
-        a.out,
-        a.threads,
+    return run_command(
+        p,
+        argv,
+        lambda a: run_hapt_benchmark(**{k: v for k, v in vars(a).items() if k != "json"}),
+        format_summary,
+        check=lambda a: output_folder(a.out_dir, "--out"),
     )
-    print(format_summary(res))
-    write_json(res, a.json)
-    return res

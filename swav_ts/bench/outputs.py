@@ -33,13 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from swav_ts.bench.common import (
-    add_options,
-    format_table,
-    machine_info,
-    output_file,
-    write_json,
-)
+from swav_ts.bench.common import add_options, format_table, machine_info, run_command
 
 FRACTIONS = (1.0, 0.1, 0.01)
 COLUMNS = ("output", "dim", "lr_100", "lr_10", "lr_1", "vs_transform")
@@ -178,11 +172,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="swav-ts bench outputs", description=__doc__.splitlines()[0])
     p.add_argument("--runs", nargs="+", required=True, help="--json files of validation runs")
     kwargs = add_options(p, run_outputs_study, helps={"max_windows": "None: all windows"})
-    p.add_argument("--json", default=None, help="write the results here")
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")
-    res = run_outputs_study(a.runs, **kwargs(a))
-    print(f"{len(res['per_model'])} models, {res['n_windows']} training windows; LR accuracy %")
-    print(format_table(res["rows"], COLUMNS))
-    write_json(res, a.json)
-    return res
+    return run_command(p, argv, lambda a: run_outputs_study(a.runs, **kwargs(a)), _report)
+
+
+def _report(res: dict[str, Any]) -> str:
+    head = f"{len(res['per_model'])} models, {res['n_windows']} training windows; LR accuracy %"
+    return head + "\n" + format_table(res["rows"], COLUMNS)

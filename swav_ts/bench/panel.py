@@ -122,25 +122,18 @@ def score_set(Ztr: np.ndarray, Zte: np.ndarray | None, data: dict[str, Any]) -> 
 
 
 # ------------------------------------------------------------------------------ methods
-def candidate_config(overrides: Sequence[str] = ()):
-    """The default :class:`TimeSeriesConfig` with ``overrides`` applied (a candidate)."""
-    from swav_ts.core.config import apply_overrides, from_dict
-    from swav_ts.timeseries.config import TimeSeriesConfig
-
-    return from_dict(TimeSeriesConfig, apply_overrides({}, overrides))
-
-
 def run_swav_defaults(
     data: dict[str, Any], seed: int, overrides: Sequence[str], run_dir: Path
 ) -> dict[str, Any]:
     """Pretrain the candidate as the estimator's defaults would be (``explicit`` empty: the
     small-data rules adapt it), then embed the set's windows."""
+    from swav_ts.bench.common import resolve_config
     from swav_ts.core.config import to_dict
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.timeseries.adapt import replace_section
     from swav_ts.timeseries.pretrain import pretrain
 
-    cfg = replace_section(candidate_config(overrides), "train", seed=seed, progress=False)
+    cfg = replace_section(resolve_config(overrides), "train", seed=seed, progress=False)
     t0 = time.perf_counter()
     result = pretrain(cfg, data["pretrain_on"], run_dir, resume=True, explicit=set())
     fit_s = time.perf_counter() - t0

@@ -22,13 +22,7 @@ import numpy as np
 import torch
 
 import swav_ts
-from swav_ts.bench.common import (
-    add_options,
-    format_table,
-    machine_info,
-    output_file,
-    write_json,
-)
+from swav_ts.bench.common import add_options, format_table, machine_info, run_command
 
 PUBLISHED_TS2VEC = {"BasicMotions": 0.975, "RacketSports": 0.855}
 
@@ -102,10 +96,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         run_uea_benchmark,
         helps={"uea_dir": "folder with <name>_TRAIN.ts and <name>_TEST.ts (default: datasets/uea)"},
     )
-    p.add_argument("--json", default=None)
-    a = p.parse_args(argv)
-    output_file(a.json, "--json")
-    res = run_uea_benchmark(**kwargs(a))
-    print(format_table(res["rows"]))
-    write_json(res, a.json)
-    return res
+    return run_command(
+        p, argv, lambda a: run_uea_benchmark(**kwargs(a)), lambda r: format_table(r["rows"])
+    )
