@@ -45,7 +45,9 @@ def embedder(data):
 
 @pytest.fixture(scope="module")
 def fitted(data, embedder):
-    return TimeSeriesSwAVClassifier(embedder, max_epochs=40, random_state=0).fit(data[0], data[1])
+    return TimeSeriesSwAVClassifier(embedder, max_epochs=40, min_per_class=0, random_state=0).fit(
+        data[0], data[1]
+    )
 
 
 def test_fine_tuning_learns_and_predicts_labels(data, embedder, fitted):
@@ -66,9 +68,9 @@ def test_fine_tuning_learns_and_predicts_labels(data, embedder, fitted):
 
 def test_fit_is_deterministic_and_seed_dependent(data, embedder):
     X, y, Xte, _ = data
-    a = TimeSeriesSwAVClassifier(embedder, max_epochs=3, random_state=1).fit(X, y)
-    b = TimeSeriesSwAVClassifier(embedder, max_epochs=3, random_state=1).fit(X, y)
-    c = TimeSeriesSwAVClassifier(embedder, max_epochs=3, random_state=2).fit(X, y)
+    a = TimeSeriesSwAVClassifier(embedder, max_epochs=3, min_per_class=0, random_state=1).fit(X, y)
+    b = TimeSeriesSwAVClassifier(embedder, max_epochs=3, min_per_class=0, random_state=1).fit(X, y)
+    c = TimeSeriesSwAVClassifier(embedder, max_epochs=3, min_per_class=0, random_state=2).fit(X, y)
     np.testing.assert_array_equal(a.decision_function(Xte), b.decision_function(Xte))
     assert not np.array_equal(a.decision_function(Xte), c.decision_function(Xte))
 
@@ -93,8 +95,9 @@ def test_load_refuses_an_embedder_file(tmp_path, embedder):
 def test_starts_from_a_saved_model_or_pretrains_itself(tmp_path, data, embedder):
     X, y, Xte, _ = data
     path = embedder.save(tmp_path / "emb.safetensors")
-    from_file = TimeSeriesSwAVClassifier(str(path), max_epochs=2, random_state=0).fit(X, y)
-    from_est = TimeSeriesSwAVClassifier(embedder, max_epochs=2, random_state=0).fit(X, y)
+    kw = dict(max_epochs=2, min_per_class=0, random_state=0)
+    from_file = TimeSeriesSwAVClassifier(str(path), **kw).fit(X, y)
+    from_est = TimeSeriesSwAVClassifier(embedder, **kw).fit(X, y)
     np.testing.assert_array_equal(from_file.decision_function(Xte), from_est.decision_function(Xte))
     # an unfitted embedder is pretrained on X plus the unlabelled windows
     own = TimeSeriesSwAVClassifier(
@@ -175,8 +178,29 @@ def test_group_holdout_keeps_groups_whole():
 def test_fit_with_groups(data, embedder, hapt_tiny):
     X, y, _, _ = data
     subjects = hapt_tiny["subject_train"]  # two subjects: one is held out
-    clf = TimeSeriesSwAVClassifier(embedder, max_epochs=2, random_state=0, validation_fraction=0.3)
+    clf = TimeSeriesSwAVClassifier(
+        embedder, max_epochs=2, min_per_class=0, random_state=0, validation_fraction=0.3
+    )
     clf.fit(X, y, groups=subjects)
     assert any("val_loss" in h for h in clf.history_)
     with pytest.raises(ValueError, match=r"one entry per case, shape \(60,\)"):
         clf.fit(X, y, groups=subjects[:10])
+
+
+def test_few_labels_per_class_give_the_linear_probe(data, embedder):
+    """Below min_per_class the encoder is not fine-tuned: the classifier is the probe of
+    swav_ts.evaluation.linear_probe (logistic regression on standardised features)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, Xte, _ = data  # 10 labelled windows per class
+    clf = TimeSeriesSwAVClassifier(embedder, random_state=0).fit(X, y)
+    assert clf.history_ == [] and clf.best_epoch_ == 0
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
+    probe.fit(embedder.transform(X), y)
+    agree = np.mean(clf.predict(Xte) == probe.predict(embedder.transform(Xte)))
+    assert agree > 0.95, agree  # the same model up to float32 rounding of the folded scaler
+    np.testing.assert_allclose(
+        clf.predict_proba(Xte), probe.predict_proba(embedder.transform(Xte)), atol=1e-3
+    )
