@@ -138,7 +138,7 @@ def finetune_scores(
     ``est``, fine-tuned on each label subset (its epoch chosen on held-out training
     subjects: ``groups``) and scored like the probes (``validation``: on the held-out fold of
     the training subjects; ``test``: on the test subjects). ``params``
-    override the classifier's defaults (smoke tests only).
+    replace the classifier's defaults.
 
     Returns ``{"finetuned": {fraction: accuracy}, "finetune_s": seconds of the fine-tuning on
     all labels (the mean over folds for validation)}``.
@@ -274,8 +274,8 @@ def run_hapt_benchmark(
     """Run the benchmark; see the module docstring. Returns (and writes) the results.
 
     ``yardstick_epochs`` other than 30 is for smoke tests only (the unit of time is the
-    30-epoch run), and so is a dict as ``finetune`` (classifier settings instead of its
-    defaults).
+    30-epoch run). ``finetune`` as a dict gives the classifier's settings instead of its
+    defaults (``--finetune encoder_lr_scale=0.3``).
     """
     from swav_ts.bench.peers import run_yardstick
     from swav_ts.core.config import to_dict
@@ -375,6 +375,19 @@ def run_hapt_benchmark(
     write_json(result, path)
     _plot(result, out / f"accuracy_vs_time_{split}.png")
     return result
+
+
+def _kwargs(a: argparse.Namespace) -> dict[str, Any]:
+    """The parsed command line as :func:`run_hapt_benchmark`'s arguments."""
+    from swav_ts.core.config import parse_override
+
+    kwargs = {k: v for k, v in vars(a).items() if k != "json"}
+    if a.finetune is not None:  # --finetune [PARAM=VALUE ...]
+        params = {".".join(key): value for key, value in map(parse_override, a.finetune)}
+        kwargs["finetune"] = params or True
+    else:
+        kwargs["finetune"] = False
+    return kwargs
 
 
 # ------------------------------------------------------------------------------ reporting
@@ -560,8 +573,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--svm", action="store_true", help="add the RBF-SVM probe (test split)")
     p.add_argument(
         "--finetune",
-        action="store_true",
-        help="also fine-tune TimeSeriesSwAVClassifier from each seed's model on each label subset",
+        nargs="*",
+        default=None,
+        metavar="PARAM=VALUE",
+        help="also fine-tune TimeSeriesSwAVClassifier from each seed's model on each label "
+        "subset; PARAM=VALUE pairs replace the classifier's defaults (e.g. "
+        "encoder_lr_scale=0.3)",
     )
     p.add_argument("--demo", action="store_true", help="also time swav-ts demo end to end")
     p.add_argument("--out", default="runs/bench_hapt", dest="out_dir")
@@ -569,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return run_command(
         p,
         argv,
-        lambda a: run_hapt_benchmark(**{k: v for k, v in vars(a).items() if k != "json"}),
+        lambda a: run_hapt_benchmark(**_kwargs(a)),
         format_summary,
         check=lambda a: output_folder(a.out_dir, "--out"),
     )

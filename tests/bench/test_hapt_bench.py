@@ -53,3 +53,15 @@ def test_hapt_benchmark_smoke(tmp_path):
     assert set(tuned) == {0.01, 0.1, 1.0} and tuned[1.0] > 0.5, tuned
     assert t["classifier_x_yardstick"] > t["pretrain_x_yardstick"]
     assert "TimeSeriesSwAVClassifier (fine-tuned)" in text
+
+
+def test_finetune_option_parsing(monkeypatch):
+    import swav_ts.bench.hapt as hapt
+
+    seen = []
+    monkeypatch.setattr(hapt, "run_hapt_benchmark", lambda **kw: seen.append(kw["finetune"]))
+    monkeypatch.setattr(hapt, "format_summary", lambda res: "")
+    monkeypatch.setattr(hapt, "write_json", lambda *a, **k: None)
+    for argv in ([], ["--finetune"], ["--finetune", "encoder_lr_scale=0.3", "augment=false"]):
+        hapt.main(argv)
+    assert seen == [False, True, {"encoder_lr_scale": 0.3, "augment": False}]
