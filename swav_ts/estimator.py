@@ -32,6 +32,7 @@ from swav_ts.data.contract import (
     conform_recording,
 )
 from swav_ts.data.recording import Recording
+from swav_ts.data.units import to_model_units
 from swav_ts.data.windows import cut_windows, plan_windows
 from swav_ts.evaluation.embed import embed
 from swav_ts.timeseries.config import TimeSeriesConfig
@@ -65,6 +66,7 @@ _PARAM_KEYS = {
     "n_local": "crops.n_local",
     "augment": "augment",
     "normalize": "data.normalize",
+    "units": "data.units",
     "device": "train.device",
     "random_state": "train.seed",
     "verbose": "train.progress",
@@ -138,6 +140,7 @@ def prepare_windows(
     n_inf = int(np.isinf(X).sum())
     if n_inf:
         raise ValueError(f"X holds {n_inf} infinite values (shape {X.shape})")
+    X = _in_model_units(X, contract)
     check_windows(X, contract, values=not impute)
     if impute and contract.low is not None:  # absurd values count as missing
         low, high = np.asarray(contract.low), np.asarray(contract.high)
@@ -154,6 +157,21 @@ def prepare_windows(
             )
         X = np.where(nan, np.asarray(mean)[None, :, None], X).astype(np.float32)
     return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _in_model_units(X: np.ndarray, contract: InputContract) -> np.ndarray:
+    """Windows whose accelerometers / gyroscopes the data shows to be in other units than the
+    model's (m/s² for g, deg/s for rad/s) converted to the model's, with a warning."""
+    if not (contract.units and contract.named):
+        return X
+    n, c, t = X.shape
+    flat = X.transpose(1, 0, 2).reshape(c, n * t)  # (C, n * T)
+    converted, changed = to_model_units(flat, contract.channel_names, contract.units, "X")
+    if not changed:
+        return X
+    for line in changed:
+        logger.warning("%s (the model's units)", line)
+    return np.ascontiguousarray(converted.reshape(c, n, t).transpose(1, 0, 2))
 
 
 class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
@@ -198,6 +216,11 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     normalize : bool, optional
         Standardise each channel with the training statistics inside the model (config key
         ``data.normalize``, default true).
+    units : dict, optional
+        Units of named accelerometer / gyroscope channels, by kind (``{"acc": "m/s^2"}``) or
+        by channel (config key ``data.units``). Undeclared ones are detected where the data
+        allows; both are converted to g and rad/s, and a declared unit the data contradicts
+        is an error. ``transform`` detects and converts the units of its input the same way.
     impute : bool, default False
         ``transform``: replace NaN by the channel's training mean instead of raising.
         (Pretraining leaves out contexts holding NaN, see :mod:`swav_ts.data.windows`.)
@@ -236,6 +259,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         n_local: int | None = None,
         augment: dict | None = None,
         normalize: bool | None = None,
+        units: dict[str, str] | None = None,
         impute: bool = False,
         device: str | None = None,
         random_state: int | np.random.RandomState | None = None,
@@ -262,6 +286,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         self.n_local = n_local
         self.augment = augment
         self.normalize = normalize
+        self.units = units
         self.impute = impute
         self.device = device
         self.random_state = random_state

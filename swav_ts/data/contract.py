@@ -10,8 +10,8 @@ to match is an error naming both sides. Nothing is embedded silently in the wron
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from swav_ts.data.grid import resample_recording
 from swav_ts.data.recording import Recording
+from swav_ts.data.units import to_model_units
 
 __all__ = ["RATE_TOLERANCE", "InputContract", "check_windows", "conform_recording"]
 
@@ -80,7 +81,8 @@ class InputContract:
 
 
 def conform_recording(recording: Recording, contract: InputContract, where: str = "") -> Recording:
-    """``recording`` with the model's channels, in the model's order, at the model's rate.
+    """``recording`` with the model's channels, in the model's order, at the model's rate, and
+    in the model's units (accelerometers the data shows in m/s² converted to g, and so on).
 
     Raises
     ------
@@ -134,6 +136,14 @@ def conform_recording(recording: Recording, contract: InputContract, where: str 
                 contract.rate_hz,
             )
             recording = resample_recording(recording, contract.rate_hz)
+    if contract.named and contract.units:
+        signals, changed = to_model_units(
+            recording.signals, recording.channel_names, contract.units, where
+        )
+        for line in changed:
+            logger.warning("%s (the model's units)", line)
+        if changed:
+            recording = dataclasses.replace(recording, signals=signals)
     return recording
 
 
@@ -190,11 +200,3 @@ def check_windows(
             )
         logger.warning("%s: other units or another sensor? The embeddings may be off", message)
         return
-
-
-def units_for(channel_names: Sequence[str], known: dict[str, str] | None) -> dict[str, str] | None:
-    """The known units of ``channel_names`` (None when none is known)."""
-    if not known:
-        return None
-    units = {c: known[c] for c in channel_names if c in known}
-    return units or None

@@ -21,6 +21,9 @@ class TSDataConfig:
     signal columns (leave out time and label columns). ``normalize``: the model's first layer
     standardises each channel with the training statistics (false: the model takes the
     signals as they are; the augmentations still use the statistics for their scales).
+    ``units``: the units of named accelerometer / gyroscope channels, by sensor kind
+    (``{"acc": "m/s^2", "gyro": "deg/s"}``) or by channel; undeclared ones are detected where
+    the data allows, and both are converted to g and rad/s (:mod:`swav_ts.data.units`).
     """
 
     source: str = "hapt"
@@ -32,6 +35,7 @@ class TSDataConfig:
     time_unit: str = "ms"
     rate_hz: float | None = None
     channels: list[str] | None = None
+    units: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.context_length < 2:

@@ -15,15 +15,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from swav_ts.core.config import ConfigError, changed_keys, from_dict, read_yaml, to_dict
@@ -31,11 +33,13 @@ from swav_ts.core.distributed import get_world_size
 from swav_ts.core.model import SwAVModel
 from swav_ts.core.trainer import train
 from swav_ts.data.cache import RecordingCache
-from swav_ts.data.contract import InputContract, units_for
+from swav_ts.data.contract import InputContract
 from swav_ts.data.hapt import HAPT_UNITS
 from swav_ts.data.normalize import ChannelStats
+from swav_ts.data.recording import Recording
 from swav_ts.data.sources import RecordingSource, resolve_source
 from swav_ts.data.torch_datasets import ContextDataset
+from swav_ts.data.units import CANONICAL_UNITS, conform_units, sensor_kind
 from swav_ts.timeseries.adapt import adapt_to_data, explicit_keys, log_changes
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.model import build_model
@@ -246,7 +250,10 @@ def _pretrain(
     stop_after_iters: int | None,
     phase_hook: Callable[[str], None] | None,
 ) -> PretrainResult:
+    declared = requested.data.units or (HAPT_UNITS if src.kind == "bundled" else None)
     fingerprint = src.fingerprint()
+    if requested.data.units:  # declared otherwise: converted otherwise, another cache
+        fingerprint += ":units=" + json.dumps(requested.data.units, sort_keys=True)
     request = {"config": to_dict(requested), "data": fingerprint, "source": src.description}
     replace = allow_config_change or not resume
     same_run = _check_run_folder(run_dir, request, replace)
@@ -258,7 +265,10 @@ def _pretrain(
     cache = RecordingCache.open_if_fresh(cache_dir, fingerprint)
     if cache is None:
         shutil.rmtree(cache_dir, ignore_errors=True)
-        cache = RecordingCache.write(src.recordings(), cache_dir, fingerprint=fingerprint)
+        recordings = src.recordings()
+        if src.named_channels:  # accelerometers in g, gyroscopes in rad/s (data.units)
+            recordings = _in_canonical_units(recordings, declared)
+        cache = RecordingCache.write(recordings, cache_dir, fingerprint=fingerprint)
     if src.report is not None:
         logger.info("read %s", src.report.summary())
     for line in cache.stats.report():
@@ -312,7 +322,7 @@ def _pretrain(
         min_length=int(model.backbone.min_length),
         low=None if cache.stats.low is None else cache.stats.low.tolist(),
         high=None if cache.stats.high is None else cache.stats.high.tolist(),
-        units=units_for(cache.channel_names, HAPT_UNITS if src.kind == "bundled" else None),
+        units=_known_units(cache, declared) if src.named_channels else None,
     )
     return PretrainResult(
         model=model.cpu().eval(),
@@ -329,6 +339,41 @@ def _pretrain(
         wall_time_s=result.wall_time_s,
         source=src.description,
     )
+
+
+def _in_canonical_units(recordings: Iterable[Recording], declared: dict | None):
+    """The recordings with their accelerometers and gyroscopes in g and rad/s (declared
+    units checked against the data, undeclared ones detected): a warning the first time a
+    sensor is converted, the other recordings' lines at INFO level."""
+    warned = set()
+    for rec in recordings:
+        signals, _, messages = conform_units(
+            rec.signals, rec.channel_names, declared, where=rec.recording_id
+        )
+        for line in messages:
+            what = line.split(": ", 1)[1]  # the line without the recording's name
+            logger.log(logging.INFO if what in warned else logging.WARNING, "%s", line)
+            warned.add(what)
+        yield dataclasses.replace(rec, signals=signals)
+
+
+def _known_units(cache: RecordingCache, declared: dict | None) -> dict[str, str] | None:
+    """Units of the cached (converted) channels: canonical for every recognised sensor that was
+    declared or whose unit the data shows."""
+    names = list(cache.channel_names)
+    sample = np.concatenate(  # (C, T): the first samples of the first recordings
+        [cache.read(k, 0, min(r.n_samples, 20_000)) for k, r in enumerate(cache.recordings[:8])],
+        axis=1,
+    )
+    known = {}
+    for name in names:
+        kind = sensor_kind(name)
+        if kind is None:
+            continue
+        if declared and (name in declared or kind in declared):
+            known[name] = CANONICAL_UNITS[kind]
+    _, detected, _ = conform_units(sample, names)  # on converted data: canonical where known
+    return {**detected, **known} or None
 
 
 def _count_contexts(cache: RecordingCache, length: int, stride: int) -> int:
