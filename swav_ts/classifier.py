@@ -22,12 +22,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 
-import swav_ts
 from swav_ts.core.config import from_dict, to_dict
 from swav_ts.data.contract import InputContract
 from swav_ts.data.recording import Recording
 from swav_ts.estimator import TimeSeriesSwAV, _as_array, prepare_windows
 from swav_ts.evaluation.finetune import EncoderClassifier, train_classifier
+from swav_ts.model_file import read_model_file, write_model_file
 from swav_ts.timeseries.augment.build import build_augmenter
 from swav_ts.timeseries.augment.config import resolve_triplets
 from swav_ts.timeseries.config import TimeSeriesConfig
@@ -401,17 +401,10 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write the fine-tuned network (with the input standardisation), its classes, the
         encoder's config and input contract as one safetensors file (no pickle)."""
-        from safetensors.torch import save_file
-
         self._check_fitted()
-        path = Path(path)
-        if path.suffix != ".safetensors":
-            path = path.with_suffix(".safetensors")
-        path.parent.mkdir(parents=True, exist_ok=True)
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "pretrained"}
         meta = {
             "format": CLASSIFIER_FORMAT,
-            "swav_ts_version": swav_ts.__version__,
             "config": json.dumps(to_dict(self.config_)),
             "contract": json.dumps(self.contract_.to_dict()),
             "classes": json.dumps(
@@ -421,35 +414,12 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
             "history": json.dumps(self.history_),
             "best_epoch": str(self.best_epoch_),
         }
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(state, str(tmp), metadata=meta)
-        tmp.replace(path)
-        return path
+        return write_model_file(path, self.model_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> TimeSeriesSwAVClassifier:
         """Load a classifier written by :meth:`save` (no unpickling)."""
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved TimeSeriesSwAVClassifier at {path}")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                state = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ValueError(f"{path} is not a safetensors model file ({exc})") from None
-        if meta.get("format") != CLASSIFIER_FORMAT:
-            raise ValueError(
-                f"{path} holds format {meta.get('format')!r}, expected {CLASSIFIER_FORMAT!r}"
-                + (
-                    " (a TimeSeriesSwAV embedder: load it with TimeSeriesSwAV.load)"
-                    if str(meta.get("format", "")).startswith("swav_ts.TimeSeriesSwAV/")
-                    else ""
-                )
-            )
+        meta, state, path = read_model_file(path, CLASSIFIER_FORMAT, cls.__name__)
         cfg = from_dict(TimeSeriesConfig, json.loads(meta["config"]))
         contract = InputContract.from_dict(json.loads(meta["contract"]))
         classes_meta = json.loads(meta["classes"])

@@ -22,7 +22,6 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-import swav_ts
 from swav_ts.core.config import ConfigError, from_dict, to_dict
 from swav_ts.core.trainer import resolve_device
 from swav_ts.data.contract import (
@@ -35,6 +34,7 @@ from swav_ts.data.recording import Recording
 from swav_ts.data.units import to_model_units
 from swav_ts.data.windows import cut_windows, plan_windows
 from swav_ts.evaluation.embed import embed
+from swav_ts.model_file import read_model_file, write_model_file
 from swav_ts.timeseries.config import TimeSeriesConfig
 from swav_ts.timeseries.model import build_model
 from swav_ts.timeseries.pretrain import PretrainResult, as_config, pretrain
@@ -162,8 +162,8 @@ def prepare_windows(
 def _in_model_units(X: np.ndarray, contract: InputContract) -> np.ndarray:
     """Windows whose accelerometers / gyroscopes the data shows to be in other units than the
     model's (m/s² for g, deg/s for rad/s) converted to the model's, with a warning."""
-    if not (contract.units and contract.named):
-        return X
+    if not (contract.units and contract.named) or X.shape[1] != contract.n_channels:
+        return X  # (a wrong channel count is check_windows' error)
     n, c, t = X.shape
     flat = X.transpose(1, 0, 2).reshape(c, n * t)  # (C, n * T)
     converted, changed = to_model_units(flat, contract.channel_names, contract.units, "X")
@@ -496,56 +496,20 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write weights (with the input standardisation) as safetensors, no pickle; config,
         channel names, rate and version as JSON metadata in the same file."""
-        from safetensors.torch import save_file
-
         self._check_fitted()
-        path = Path(path)
-        if path.suffix != ".safetensors":
-            path = path.with_suffix(".safetensors")
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": MODEL_FORMAT,
-            "swav_ts_version": swav_ts.__version__,
             "config": json.dumps(to_dict(self.config_)),
             "params": json.dumps(_jsonable_params(self.get_params(deep=False))),
             "contract": json.dumps(self.contract_.to_dict()),
             "history": json.dumps(self.history_),
         }
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(state, str(tmp), metadata=meta)
-        tmp.replace(path)
-        return path
+        return write_model_file(path, self.model_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> TimeSeriesSwAV:
         """Load a model written by :meth:`save` (no unpickling)."""
-        from safetensors import SafetensorError, safe_open
-
-        path = Path(path)
-        if not path.exists() and path.with_suffix(".safetensors").exists():
-            path = path.with_suffix(".safetensors")
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved TimeSeriesSwAV model at {path}")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                state = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ValueError(
-                f"{path} is not a TimeSeriesSwAV model file (safetensors could not read it: {exc})"
-            ) from None
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValueError(
-                f"{path} holds format {meta.get('format')!r}, expected {MODEL_FORMAT!r} (a model "
-                "of an older swav_ts: pretrain it again)"
-            )
-        saved_version = meta.get("swav_ts_version", "?")
-        if saved_version.split(".")[:2] != swav_ts.__version__.split(".")[:2]:
-            raise ValueError(
-                f"{path} was written by swav_ts {saved_version}; this is "
-                f"{swav_ts.__version__}, whose model format may differ"
-            )
+        meta, state, path = read_model_file(path, MODEL_FORMAT, cls.__name__)
         params = json.loads(meta["params"])
         est = cls(**params)
         cfg = from_dict(TimeSeriesConfig, json.loads(meta["config"]))

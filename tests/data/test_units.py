@@ -11,6 +11,7 @@ import pytest
 
 from swav_ts.data.hapt import load_hapt_recordings
 from swav_ts.data.units import conform_units, detect_unit, sensor_kind, to_model_units
+from tests.fixtures import FAST_SWAV
 
 G = 9.80665
 NAMES = ["acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"]
@@ -101,17 +102,7 @@ def test_only_channels_with_a_model_unit_are_converted(rec):
     assert to_model_units(other, NAMES, None)[0] is other
 
 
-FAST = dict(
-    encoder="cnn3",
-    encoder_kwargs={"widths": [8, 16, 16]},
-    n_prototypes=6,
-    feat_dim=8,
-    hidden_mlp=16,
-    epochs=1,
-    batch_size=16,
-    device="cpu",
-    random_state=0,
-)
+FAST = {**FAST_SWAV, "random_state": 0}
 
 
 def test_the_estimator_trains_and_embeds_in_g_whatever_the_input_units(rec, caplog):

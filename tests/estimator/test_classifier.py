@@ -15,20 +15,9 @@ from sklearn.utils.estimator_checks import (
 
 from swav_ts import TimeSeriesSwAV
 from swav_ts.classifier import TimeSeriesSwAVClassifier
+from tests.fixtures import FAST_SWAV
 
-FAST = dict(
-    encoder="cnn3",
-    encoder_kwargs={"widths": [8, 16, 16]},
-    n_prototypes=6,
-    feat_dim=8,
-    hidden_mlp=16,
-    epochs=1,
-    batch_size=16,
-    global_length=96,
-    local_length=48,
-    n_local=2,
-    device="cpu",
-)
+FAST = FAST_SWAV
 NAMES = np.array(["walk", "up", "down", "sit", "stand", "lay"])
 
 
