@@ -9,7 +9,9 @@ run, and every change is logged in one line naming the key, the old and the new 
 2. **Cannot work as given**: ``train.batch_size`` above the number of contexts is lowered to
    it; ``swav.n_prototypes`` above the samples Sinkhorn assigns at once (batch x processes +
    queue) is lowered to that pool; an encoder's input ``stride`` (``encoder.kwargs.stride``,
-   the strided TCN) above half the shortest view is lowered to it.
+   the strided TCN) above half the shortest view is lowered to it; local views shorter than
+   the encoder's shortest input (cnn3: 8 steps) are lengthened to it (global views that short
+   are an error naming an encoder that fits).
 3. **Small data, defaults only**: when the user did not choose them (``explicit``), the batch
    becomes a quarter of the contexts (at least 16, at most the default), the epochs give at
    least :data:`MIN_DEFAULT_STEPS` optimisation steps, the prototypes fit the pool, and an
@@ -132,6 +134,16 @@ def adapt_to_data(
             why = f"at least {MIN_DEFAULT_POSITIONS} positions in the {shortest}-step views"
         if stride > cap:
             change("encoder.kwargs", {**data["encoder"]["kwargs"], "stride": cap}, why)
+    # ---------------- 2. every view at least as long as the encoder's shortest input
+    min_length = _encoder_min_length(data["encoder"])
+    if crops["global_length"] < min_length:
+        raise ValueError(
+            f"the encoder {data['encoder']['name']!r} needs at least {min_length} time points; "
+            f"the views are {crops['global_length']} long (the series or data.context_length "
+            "is too short): choose an encoder for short series, e.g. encoder.name=tcn"
+        )
+    if crops["n_local"] > 0 and crops["local_length"] < min_length:
+        change("crops.local_length", min_length, f"the encoder needs {min_length} time points")
     # ---------------- 3. small data, defaults only (before 2, which caps what it sets)
     train = data["train"]
     if "train.batch_size" not in explicit:
@@ -158,6 +170,13 @@ def adapt_to_data(
         change("swav.n_prototypes", [min(v, pool) for v in k], f"at most the pool of {pool}")
     adapted = from_dict(TimeSeriesConfig, data)
     return adapted, changes
+
+
+def _encoder_min_length(encoder: dict) -> int:
+    """The shortest input of the configured encoder (built once on one channel to ask it)."""
+    from swav_ts.timeseries.encoders import create_encoder
+
+    return int(create_encoder(encoder["name"], 1, **encoder["kwargs"]).min_length)
 
 
 def log_changes(changes: list[str]) -> None:

@@ -258,3 +258,19 @@ def test_a_named_accelerometer_is_rotated_by_default(caplog):
     with caplog.at_level("INFO", logger="swav_ts.timeseries.views"):
         TimeSeriesSwAV(random_state=0, epochs=1, device="cpu", context_length=128).fit(rec)
     assert "sensor triplets [('acc_x', 'acc_y', 'acc_z')] turn together" in caplog.text
+
+
+def test_views_are_lengthened_to_the_encoders_minimum():
+    """PenDigits-sized cases (8 steps): local views of half a case would be shorter than
+    cnn3's 8-step minimum; they are lengthened, and a case shorter than it is a clear error."""
+    from swav_ts.timeseries.adapt import adapt_to_data
+
+    cfg, keys = TimeSeriesSwAV(encoder="cnn3").requested_config()
+    adapted, changes = adapt_to_data(cfg, 500, 8, keys)
+    assert adapted.crops.local_length == 8, changes
+    assert "crops.local_length: 4 -> 8 (the encoder needs 8 time points)" in changes
+    X = np.random.default_rng(0).standard_normal((40, 2, 8)).astype(np.float32)
+    est = TimeSeriesSwAV(encoder_kwargs={"widths": [4, 4, 4]}, epochs=1, random_state=0).fit(X)
+    assert est.transform(X).shape == (40, 4)
+    with pytest.raises(ValueError, match="needs at least 8 time points; the views are 6 long"):
+        adapt_to_data(cfg, 500, 6, keys)
