@@ -21,7 +21,8 @@ the context time each position comes from, through crops and time warps). The pa
 positions' features go through a second projection head to the dense prototypes; Sinkhorn over
 all pairs of the batch gives each side's codes, which the other side predicts
 (:func:`swav_ts.core.loss.swav_loss` with two crops). The loss adds ``swav.dense_weight`` times
-this term. Views without ``dense_pairs`` train without it.
+this term. Views without ``dense_pairs`` train without it (in one process only: under DDP
+the unused dense head is an error).
 
 An optional ``phase_hook(name)`` is called after each of ``views``, ``forward``, ``loss``,
 ``backward`` and ``optimizer`` (and with ``"start"`` first): benchmarks time the real step
@@ -228,6 +229,12 @@ class SwAVStep:
                 )  # (V*B, D), [(V*B, K)], [(B, W, N)] * 2
             pairs = views.dense_pairs(sequences[0].shape[-1], sequences[1].shape[-1])
         else:
+            if self.dense and self.distributed:  # DDP needs every parameter in every step
+                raise ValueError(
+                    "swav.dense_prototypes > 0, but make_views gives no dense_pairs: under "
+                    "torchrun the dense head would get no gradient and the processes stop; "
+                    "set swav.dense_prototypes=0 for views without time positions"
+                )
             with autocast_context(self.device, self.precision):
                 embeddings, scores_per_head = self.forward_model(views)  # (V*B, D), [(V*B, K)]
         embeddings = embeddings.detach().float()

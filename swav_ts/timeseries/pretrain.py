@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from swav_ts.core import distributed as dist_utils
 from swav_ts.core.config import ConfigError, changed_keys, from_dict, read_yaml, to_dict
 from swav_ts.core.distributed import get_world_size
 from swav_ts.core.model import SwAVModel
@@ -262,13 +263,15 @@ def _pretrain(
 
     # ---------------- data: source -> on-disk cache -> contexts
     cache_dir = run_dir / "cache"
-    cache = RecordingCache.open_if_fresh(cache_dir, fingerprint)
+    # under torchrun the ranks share the run folder: rank 0 writes the cache, the others wait
+    # and open it (or write their own where the folder is not shared, e.g. temporary ones)
+    dist_utils.init_from_env(timeout_s=requested.train.dist_timeout_s)
+    cache = None
+    if dist_utils.is_main_process():
+        cache = _cached_recordings(src, declared, cache_dir, fingerprint)
+    dist_utils.barrier()
     if cache is None:
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        recordings = src.recordings()
-        if src.named_channels:  # accelerometers in g, gyroscopes in rad/s (data.units)
-            recordings = _in_canonical_units(recordings, declared)
-        cache = RecordingCache.write(recordings, cache_dir, fingerprint=fingerprint)
+        cache = _cached_recordings(src, declared, cache_dir, fingerprint)
     if src.report is not None:
         logger.info("read %s", src.report.summary())
     for line in cache.stats.report():
@@ -302,7 +305,7 @@ def _pretrain(
     else:  # the model takes the signals as they are (e.g. data standardised upstream)
         model = build_model(cfg, cache.n_channels)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not same_run or replace:
+    if (not same_run or replace) and dist_utils.is_main_process():
         (run_dir / REQUEST_FILE).write_text(json.dumps(request, indent=1))
     result = train(
         model,
@@ -355,6 +358,21 @@ def _in_canonical_units(recordings: Iterable[Recording], declared: dict | None):
             logger.log(logging.INFO if what in warned else logging.WARNING, "%s", line)
             warned.add(what)
         yield dataclasses.replace(rec, signals=signals)
+
+
+def _cached_recordings(
+    src: RecordingSource, declared: dict | None, cache_dir: Path, fingerprint: str
+) -> RecordingCache:
+    """The source's recordings in the run folder's cache: reused when it holds this data
+    (same fingerprint), written otherwise (named sensors in g and rad/s, ``data.units``)."""
+    cache = RecordingCache.open_if_fresh(cache_dir, fingerprint)
+    if cache is not None:
+        return cache
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    recordings = src.recordings()
+    if src.named_channels:
+        recordings = _in_canonical_units(recordings, declared)
+    return RecordingCache.write(recordings, cache_dir, fingerprint=fingerprint)
 
 
 def _known_units(cache: RecordingCache, declared: dict | None) -> dict[str, str] | None:
