@@ -26,6 +26,7 @@ from swav_ts.data.grid import (
     check_rate_plausible,
     fill_short_nan_runs,
     resample_segment,
+    sampling_period,
 )
 from swav_ts.data.recording import ReadReport, Recording
 
@@ -193,7 +194,8 @@ def read_recording(
         (majority vote when downsampling), never interpolated. Missing labels become -1 (integer
         labels) or ``""`` (string labels) and are counted.
     rate_hz : float, optional
-        Output grid rate. Default: inferred from the median time step.
+        Output grid rate. Default: inferred from the time steps
+        (:func:`swav_ts.data.grid.sampling_period`: robust to gaps and timestamp jitter).
     max_gap_s : float
         Time steps longer than this are gaps.
     gap_policy : {"split", "mark"}
@@ -321,7 +323,7 @@ def read_recording(
 
     dts = np.diff(t)
     median_dt = float(np.median(dts))
-    input_rate_hz = 1.0 / median_dt
+    input_rate_hz = 1.0 / sampling_period(t)
     check_rate_plausible(input_rate_hz, time_unit, time_col, name, plausible_rate_hz)
     report.input_rate_hz = input_rate_hz
     if rate_hz is None:
@@ -408,7 +410,7 @@ def infer_rate(
     time_unit: str = "ms",
     csv_sep: str | None = None,
 ) -> float:
-    """The sampling rate of one file from its median time step, reading only the time column
+    """The sampling rate of one file from its time steps, reading only the time column
     (what :func:`read_recording` infers, at a fraction of the cost).
 
     Raises
@@ -435,7 +437,7 @@ def infer_rate(
     t = np.unique(t[np.isfinite(t)])
     if len(t) < 2:
         raise ValueError(f"{name}: fewer than two distinct times in {time_col!r}")
-    rate = 1.0 / float(np.median(np.diff(t)))
+    rate = 1.0 / sampling_period(t)
     check_rate_plausible(rate, time_unit, time_col, name)
     return rate
 
