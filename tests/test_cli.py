@@ -266,6 +266,7 @@ def test_pretrain_on_a_csv_glob_with_the_example_config(tmp_path):
         "train.epochs=1",
         "train.progress=false",
         "train.device=cpu",
+        "encoder.name=cnn3",
         "encoder.kwargs={widths: [4, 8]}",
         "swav.hidden_mlp=8",
         "swav.feat_dim=4",

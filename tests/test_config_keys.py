@@ -131,6 +131,7 @@ def reads(tmp_path_factory):
             epochs=2,
             batch_size=16,
             queue_length=32,
+            encoder="cnn3",
             encoder_kwargs={"widths": [4, 8]},
             augment={"permutation": {"p": 0.5}},
             config={"swav": {"queue_start_epoch": 1, "dense_prototypes": 4}},

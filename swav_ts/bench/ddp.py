@@ -10,10 +10,12 @@ iteration); the loss curves come from the runs' ``metrics.jsonl`` (one row per i
 
 Variants:
 
-* ``default``: the time-series defaults (cnn3 with BatchNorm and dropout, random views). The
-  curves cannot agree exactly: BatchNorm normalises with per-rank statistics, dropout masks
-  and the view generator (seeded ``seed + 1000 * rank``) differ between the two settings.
-* ``exact``: no BatchNorm and no dropout (tcn encoder, ``swav.hidden_mlp=0``) and views that
+* ``default``: the time-series defaults (the projection head's BatchNorm, random views; before
+  2026-12-04 also cnn3's BatchNorm and dropout). The curves cannot agree exactly: BatchNorm
+  normalises with per-rank statistics and the view generator (seeded ``seed + 1000 * rank``)
+  differs between the two settings.
+* ``exact``: no BatchNorm and no dropout (tcn encoder, ``swav.hidden_mlp=0``, no dense
+  objective) and views that
   depend only on the samples (fixed crops, no augmentation), so DDP must reproduce the single
   process up to floating-point summation order.
 
@@ -57,6 +59,7 @@ EXACT_OVERRIDES = (
     "encoder.name=tcn",
     "encoder.kwargs={hidden: 32, depth: 4, output_dim: 128}",
     "swav.hidden_mlp=0",
+    "swav.dense_prototypes=0",  # the fixed views carry no time positions to pair
 )
 
 

@@ -126,8 +126,8 @@ def adapt_to_data(
     # ---------------- 2 and 3: a strided input convolution must fit the shortest view
     crops = data["crops"]
     shortest = crops["local_length"] if crops["n_local"] > 0 else crops["global_length"]
-    stride = data["encoder"]["kwargs"].get("stride")
-    if isinstance(stride, int) and not isinstance(stride, bool) and stride > 1:
+    stride = _input_stride(data["encoder"])  # given or the encoder's default
+    if stride > 1:
         cap, why = max(1, shortest // 2), f"the {shortest}-step views need 2 x stride steps"
         if "encoder.kwargs" not in explicit:
             cap = max(1, min(cap, shortest // MIN_DEFAULT_POSITIONS))
@@ -135,7 +135,7 @@ def adapt_to_data(
         if stride > cap:
             change("encoder.kwargs", {**data["encoder"]["kwargs"], "stride": cap}, why)
     # ---------------- 2. every view at least as long as the encoder's shortest input
-    min_length = _encoder_min_length(data["encoder"])
+    min_length = int(_built_encoder(data["encoder"]).min_length)
     if crops["global_length"] < min_length:
         raise ValueError(
             f"the encoder {data['encoder']['name']!r} needs at least {min_length} time points; "
@@ -172,11 +172,21 @@ def adapt_to_data(
     return adapted, changes
 
 
-def _encoder_min_length(encoder: dict) -> int:
-    """The shortest input of the configured encoder (built once on one channel to ask it)."""
+def _input_stride(encoder: dict) -> int:
+    """The stride of the encoder's input convolution; 1 for encoders without a ``stride``
+    argument (their pooling is fixed by their architecture and covered by ``min_length``)."""
+    from swav_ts.timeseries.encoders import encoder_arguments
+
+    if "stride" not in encoder_arguments(encoder["name"]):
+        return 1
+    return int(_built_encoder(encoder).time_stride)
+
+
+def _built_encoder(encoder: dict):
+    """The configured encoder, built on one channel to ask its input stride and minimum."""
     from swav_ts.timeseries.encoders import create_encoder
 
-    return int(create_encoder(encoder["name"], 1, **encoder["kwargs"]).min_length)
+    return create_encoder(encoder["name"], 1, **encoder["kwargs"])
 
 
 def log_changes(changes: list[str]) -> None:

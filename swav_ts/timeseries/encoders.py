@@ -23,6 +23,7 @@ which share the pooling and input-check code of the base class.)
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -35,6 +36,8 @@ __all__ = [
     "TCNEncoder",
     "TimeSeriesEncoder",
     "create_encoder",
+    "encoder_arguments",
+    "fast_tcn",
     "list_encoders",
     "register_encoder",
 ]
@@ -80,6 +83,27 @@ def register_encoder(name: str) -> Callable[[_E], _E]:
 def list_encoders() -> list[str]:
     """Return the sorted names of all registered encoders."""
     return sorted(_REGISTRY)
+
+
+def encoder_arguments(name: str) -> list[str]:
+    """The keyword arguments a registered encoder takes besides ``in_channels``.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_encoders`.
+
+    Returns
+    -------
+    list of str
+        Argument names in declaration order (``stride`` among them for encoders with a strided
+        input convolution, which :func:`swav_ts.timeseries.adapt.adapt_to_data` fits to the data).
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown encoder {name!r}; valid names: {', '.join(list_encoders())}")
+    params = inspect.signature(_REGISTRY[name]).parameters.values()
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in keyword and p.name not in ("self", "in_channels")]
 
 
 def create_encoder(name: str, in_channels: int, **kwargs) -> nn.Module:
@@ -424,6 +448,25 @@ class TCNEncoder(TimeSeriesEncoder):
         else:
             h = self.input_fc(x)  # (B, hidden, T // stride)
         return self.blocks(h)  # (B, W, T')
+
+
+@register_encoder("fast_tcn")
+def fast_tcn(
+    in_channels: int,
+    hidden: int = 96,
+    depth: int = 5,
+    output_dim: int = 128,
+    stride: int = 4,
+    **kwargs,
+) -> TCNEncoder:
+    """The estimator's default encoder: a :class:`TCNEncoder` with the HAPT recipe's shape —
+    5 hidden blocks of 96, 128 outputs, a stride-4 input convolution (the small-data rules of
+    :func:`swav_ts.timeseries.adapt.adapt_to_data` lower the stride for short series). Chosen
+    on the development panel (``docs/results.md``); any argument of :class:`TCNEncoder` can be
+    given."""
+    return TCNEncoder(
+        in_channels, hidden=hidden, depth=depth, output_dim=output_dim, stride=stride, **kwargs
+    )
 
 
 # ---------------------------------------------------------------------------------------------

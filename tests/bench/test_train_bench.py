@@ -69,7 +69,7 @@ def test_phase_timer_charges_each_phase():
 def test_resolve_config_keeps_timeseries_defaults():
     cfg = bench_train.resolve_config(["train.batch_size=32"])
     assert cfg.train.batch_size == 32
-    assert cfg.train.epochs == 20  # the time-series default, not the core one
+    assert cfg.train.epochs == 6  # the time-series default, not the core one (100)
     assert cfg.swav.n_prototypes == 60
     assert cfg.optim.name == "adamw"
 

@@ -97,7 +97,7 @@ def test_partial_sections_keep_modality_defaults(tmp_path):
     cfg = load_config(TimeSeriesConfig, None, ["train.epochs=3", "swav.epsilon=0.03"])
     assert cfg.train.epochs == 3 and cfg.swav.epsilon == 0.03
     # the other keys keep TimeSeriesConfig's values, not the core sections' defaults
-    assert cfg.train.batch_size == default.train.batch_size != TrainConfig().batch_size
+    assert cfg.train.progress == default.train.progress != TrainConfig().progress
     assert cfg.swav.n_prototypes == default.swav.n_prototypes != SwAVConfig().n_prototypes
     assert cfg.swav.hidden_mlp == default.swav.hidden_mlp
     (tmp_path / "p.yaml").write_text("augment:\n  jitter:\n    sigma: 0.2\n")

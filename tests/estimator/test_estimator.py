@@ -197,7 +197,7 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     assert small.swav.n_prototypes == 16  # no more prototypes than the batch
     assert (small.crops.global_length, small.crops.local_length) == (100, 48)
     large = resolved(20000, 128)
-    assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (128, 20, 60)
+    assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (64, 6, 60)
     explicit = resolved(40, 100, epochs=3, batch_size=8, n_prototypes=6)
     assert (explicit.train.epochs, explicit.train.batch_size, explicit.swav.n_prototypes) == (
         3,
@@ -236,6 +236,20 @@ def test_tcn_stride_fits_the_shortest_view(n_timepoints, explicit, stride):
         assert any(c.startswith("encoder.kwargs:") for c in changes)
 
 
+@pytest.mark.parametrize("n_timepoints, stride", [(128, 4), (45, 2), (30, 1), (8, 1)])
+def test_default_encoder_stride_fits_without_kwargs(n_timepoints, stride):
+    """The default encoder (fast_tcn) names no stride in its kwargs: its built-in stride of 4
+    is fitted all the same, and an encoder without a stride argument (cnn3) gets none."""
+    from swav_ts.timeseries.adapt import adapt_to_data
+
+    cfg, keys = TimeSeriesSwAV().requested_config()
+    assert cfg.encoder.name == "fast_tcn" and cfg.encoder.kwargs == {}
+    adapted, changes = adapt_to_data(cfg, 200, n_timepoints, keys)
+    assert adapted.encoder.kwargs.get("stride", 4) == stride, changes
+    cfg, keys = TimeSeriesSwAV(encoder="cnn3").requested_config()
+    assert "stride" not in adapt_to_data(cfg, 200, n_timepoints, keys)[0].encoder.kwargs
+
+
 @pytest.mark.parametrize("n_channels", [1, 2, 3, 4, 6, 24])
 def test_defaults_work_for_any_channel_count(n_channels, caplog):
     """The built-in defaults on unnamed data of any width: nothing is rotated (no sensor is
@@ -270,7 +284,8 @@ def test_views_are_lengthened_to_the_encoders_minimum():
     assert adapted.crops.local_length == 8, changes
     assert "crops.local_length: 4 -> 8 (the encoder needs 8 time points)" in changes
     X = np.random.default_rng(0).standard_normal((40, 2, 8)).astype(np.float32)
-    est = TimeSeriesSwAV(encoder_kwargs={"widths": [4, 4, 4]}, epochs=1, random_state=0).fit(X)
+    small = {"widths": [4, 4, 4]}
+    est = TimeSeriesSwAV(encoder="cnn3", encoder_kwargs=small, epochs=1, random_state=0).fit(X)
     assert est.transform(X).shape == (40, 4)
     with pytest.raises(ValueError, match="needs at least 8 time points; the views are 6 long"):
         adapt_to_data(cfg, 500, 6, keys)

@@ -181,6 +181,7 @@ def model(tmp_path_factory):
         for i in range(3)
     ]
     est = TimeSeriesSwAV(
+        encoder="cnn3",
         encoder_kwargs={"widths": [4, 8]},
         n_prototypes=6,
         feat_dim=4,

@@ -61,6 +61,7 @@ def test_dense_loss_matches_the_float64_reference():
         TimeSeriesConfig,
         None,
         [
+            "encoder.name=cnn3",
             "encoder.kwargs={widths: [4, 8]}",
             "swav.dense_prototypes=5",
             "swav.feat_dim=4",
@@ -101,6 +102,7 @@ def test_pretraining_with_the_dense_objective_logs_and_lowers_it(tmp_path):
         TimeSeriesConfig,
         None,
         [
+            "encoder.name=cnn3",
             "encoder.kwargs={widths: [8, 16]}",
             "swav.n_prototypes=8",
             "swav.dense_prototypes=8",
@@ -109,7 +111,7 @@ def test_pretraining_with_the_dense_objective_logs_and_lowers_it(tmp_path):
             "swav.freeze_prototypes_iters=0",
             "train.device=cpu",
             "train.batch_size=16",
-            "train.epochs=6",
+            "train.epochs=5",  # not the default (6): a default would be raised to 500 steps
             "data.context_length=128",
             "data.stride=16",
             "crops.global_length=96",
@@ -119,6 +121,6 @@ def test_pretraining_with_the_dense_objective_logs_and_lowers_it(tmp_path):
     )
     res = pretrain(cfg, recs, tmp_path / "run")
     dense = [h["dense_loss"] for h in res.history]
-    assert len(dense) == 6 and all(np.isfinite(dense))
+    assert len(dense) == 5 and all(np.isfinite(dense))
     assert dense[-1] < dense[0] - 0.1, dense
     assert res.model.dense_prototypes is not None

@@ -47,6 +47,7 @@ def _tiny_cfg(**train):
         TimeSeriesConfig,
         None,
         [
+            "encoder.name=cnn3",
             "encoder.kwargs={widths: [4, 8]}",
             "swav.n_prototypes=6",
             "swav.feat_dim=4",
@@ -121,6 +122,7 @@ def _rotation_only_run(tmp_path, source, triplets="null"):
         TimeSeriesConfig,
         None,
         [
+            "encoder.name=cnn3",
             "encoder.kwargs={widths: [4, 8]}",
             "swav.n_prototypes=6",
             "swav.feat_dim=4",
