@@ -67,7 +67,9 @@ def label_fraction_runs(
 
     For every fraction and seed, :func:`stratified_fraction` picks the labelled training
     subset and ``evaluator(train_sub, y_sub, test_emb, y_test[, seed=seed])`` scores it
-    (``seed`` is passed only if the evaluator accepts it).
+    (``seed`` is passed only if the evaluator accepts it). An evaluator without a ``seed`` is
+    deterministic, so a subset it has scored (at fraction 1.0 every seed draws all labels) is
+    not fitted again: its result is reused for that seed.
 
     Parameters
     ----------
@@ -96,14 +98,21 @@ def label_fraction_runs(
     pass_seed = _accepts_seed(evaluator)
     runs: list[dict] = []
     rows: list[dict] = []
+    scored: dict[bytes, dict] = {}  # subset -> result, for evaluators without a seed
     for fraction in fractions:
         frac_runs = []
         for seed in seeds:
             idx = stratified_fraction(ytr, fraction, seed)
-            kwargs = {"seed": seed} if pass_seed else {}
-            result = evaluator(tr[idx], ytr[idx], te, yte, **kwargs)
-            if not isinstance(result, dict):
-                raise TypeError(f"evaluator must return a dict, got {type(result)!r}")
+            key = np.sort(idx).tobytes()
+            if not pass_seed and key in scored:
+                result = scored[key]
+            else:
+                kwargs = {"seed": seed} if pass_seed else {}
+                result = evaluator(tr[idx], ytr[idx], te, yte, **kwargs)
+                if not isinstance(result, dict):
+                    raise TypeError(f"evaluator must return a dict, got {type(result)!r}")
+                if not pass_seed:
+                    scored[key] = result
             record = {"fraction": fraction, "seed": seed, "n_labelled": int(idx.shape[0])}
             record.update(result)
             frac_runs.append(record)

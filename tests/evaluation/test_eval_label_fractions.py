@@ -63,3 +63,27 @@ def test_label_fraction_with_seedless_evaluator(tiny, stats):
     )
     assert table.loc[0, "n_runs"] == 1 and table.loc[0, "accuracy_std"] == 0.0
     assert table.loc[0, "accuracy_mean"] > 1 / 6
+
+
+def test_a_seedless_evaluator_scores_each_distinct_subset_once():
+    """At fraction 1.0 every seed draws all labels: a deterministic evaluator (no ``seed``) is
+    fitted once there and its result reused; one that takes a seed runs for every seed."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    Z = rng.standard_normal((60, 4))
+    calls = {"seedless": 0, "seeded": 0}
+
+    def seedless(tr, ytr, te, yte):
+        calls["seedless"] += 1
+        return {"accuracy": float(len(ytr))}
+
+    def seeded(tr, ytr, te, yte, seed=0):
+        calls["seeded"] += 1
+        return {"accuracy": float(len(ytr) + seed)}
+
+    df = label_fraction_runs(Z, y, Z, y, fractions=(0.5, 1.0), seeds=(0, 1, 2), evaluator=seedless)
+    assert calls["seedless"] == 3 + 1
+    assert list(df["n_runs"]) == [3, 3] and df["accuracy_mean"].iloc[1] == 60.0
+    assert [r["seed"] for r in df.attrs["runs"] if r["fraction"] == 1.0] == [0, 1, 2]
+    label_fraction_runs(Z, y, Z, y, fractions=(0.5, 1.0), seeds=(0, 1, 2), evaluator=seeded)
+    assert calls["seeded"] == 6
