@@ -20,3 +20,7 @@ def test_uea_benchmark_basicmotions():
     assert 0.5 < row["swav_svm_mean"] <= 1.0  # 4 classes: chance is 0.25
     assert 0.5 < row["swav_lr_mean"] <= 1.0
     assert row["ts2vec_published_svm"] == 0.975
+    assert 0.5 < row["swav_ridge_mean"] <= 1.0
+    for probe in ("svm", "lr", "ridge"):  # MiniRocket beside it, same splits and probes
+        assert 0.5 < row[f"minirocket_{probe}"] <= 1.0
+    assert 0 < row["minirocket_x_swav_fit"] < 1  # no training: a fraction of SwAV's fit
