@@ -65,7 +65,8 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
         the estimator is not modified). An *unfitted* one: fitted by ``fit`` on ``X`` (plus
         ``X_unlabelled``) with its own settings — which is also what a fitted one becomes
         under :func:`sklearn.base.clone`, so cross-validation never reuses weights pretrained
-        on a test fold. A path: a model written by :meth:`TimeSeriesSwAV.save`. None: a
+        on a test fold. A path: a model written by :meth:`TimeSeriesSwAV.save`; the name of a
+        shipped model (``"motion-50hz"``, :meth:`TimeSeriesSwAV.pretrained`). None: a
         ``TimeSeriesSwAV`` with default settings pretrained by ``fit``.
     max_epochs : int, default 20
         Fine-tuning length in passes over the labelled cases — or more passes on small
@@ -186,6 +187,10 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
                     "X_unlabelled is used for pretraining, but pretrained names a saved model; "
                     "give one or the other"
                 )
+            from swav_ts.pretrained import MODELS
+
+            if str(source) in MODELS and not Path(source).exists():  # a shipped model's name
+                return TimeSeriesSwAV.pretrained(str(source))
             return TimeSeriesSwAV.load(source)
         if source is not None and not isinstance(source, TimeSeriesSwAV):
             raise TypeError(

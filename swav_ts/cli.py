@@ -29,6 +29,7 @@ BENCHMARKS = {
     "outputs": "swav_ts.bench.outputs",
     "panel": "swav_ts.bench.panel",
     "encoders": "swav_ts.bench.encoders",
+    "pretrained": "swav_ts.bench.pretrained",
 }
 
 
@@ -107,7 +108,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import knn_eval, label_fraction_table, linear_probe
 
-    est = TimeSeriesSwAV.load(args.model)
+    est = load_model(args.model)
+    if not isinstance(est, TimeSeriesSwAV):
+        raise ValueError(f"{args.model} holds a classifier; swav-ts evaluate needs an embedder")
     test_spec = args.test or args.train
     Xtr, ytr = load_windows(args.train, "train")
     Xte, yte = load_windows(test_spec, "test")
@@ -132,7 +135,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from swav_ts.data.sources import resolve_source
     from swav_ts.estimator import TimeSeriesSwAV
 
-    est = TimeSeriesSwAV.load(args.model)
+    est = load_model(args.model)
+    if not isinstance(est, TimeSeriesSwAV):
+        raise ValueError(f"{args.model} holds a classifier; swav-ts embed needs an embedder")
     contract = est.contract_
     out = Path(args.out)
     if out.suffix not in (".npy", ".parquet", ".pq"):
@@ -143,6 +148,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
     # its own grid, then embed_recording resamples it to the model's rate (or refuses a slower
     # one: upsampling cannot restore what was not recorded)
     channels = args.channels or (contract.channel_names if contract.named else None)
+    if not args.channels and contract.fill_values is not None and _is_table(args.input):
+        # a model that fills missing channels reads those of its channels the file has
+        from swav_ts.data.readers import read_columns
+
+        present = set(read_columns(args.input))
+        channels = [c for c in contract.channel_names if c in present] or channels
     src = resolve_source(
         args.input,
         time_col=args.time_col,
@@ -187,6 +198,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_table(spec: str) -> bool:
+    """A CSV/Parquet path or glob (not windows in .npy/.npz/.ts, not a bundled name)."""
+    return str(spec).lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq"))
+
+
 def _require_parquet(path: Path) -> None:
     try:
         import pyarrow  # noqa: F401
@@ -199,11 +215,15 @@ def _require_parquet(path: Path) -> None:
 
 def load_model(path: str | Path):
     """A saved :class:`TimeSeriesSwAV` or :class:`TimeSeriesSwAVClassifier`, by the format
-    its file declares."""
+    its file declares; a shipped model's name (``motion-50hz``) where no such file exists."""
     from safetensors import SafetensorError, safe_open
 
     from swav_ts.classifier import CLASSIFIER_FORMAT, TimeSeriesSwAVClassifier
     from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.pretrained import MODELS
+
+    if str(path) in MODELS and not Path(path).exists():  # a shipped model's name
+        return TimeSeriesSwAV.pretrained(str(path))
 
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -355,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="write the metrics JSON here")
 
     em = sub.add_parser("embed", help="embeddings of windows or recordings")
-    em.add_argument("--model", required=True)
+    em.add_argument(
+        "--model", required=True, help="model.safetensors, or a shipped model: motion-50hz"
+    )
     em.add_argument("--input", required=True, help=".npy/.npz/.ts windows or CSV/Parquet glob")
     em.add_argument("--out", required=True, help=".npy or .parquet")
     em.add_argument("--window-s", type=float, default=None)

@@ -538,6 +538,47 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         est.fit_changes_ = []
         return est
 
+    @classmethod
+    def pretrained(cls, name: str = "motion-50hz") -> TimeSeriesSwAV:
+        """A model shipped inside the package (no download), ready to embed without training.
+
+        Parameters
+        ----------
+        name : str, default "motion-50hz"
+            A name from :func:`swav_ts.pretrained.list_models`; its model card is in
+            ``docs/pretrained.md``.
+
+        Returns
+        -------
+        TimeSeriesSwAV
+            Fitted; recordings with fewer of its sensors are accepted (the missing channels
+            filled, :meth:`fill_missing_channels`), others are left out.
+        """
+        from swav_ts.pretrained import model_path
+
+        return cls.load(model_path(name))
+
+    def fill_missing_channels(self, enable: bool = True) -> TimeSeriesSwAV:
+        """Let named recordings that lack some of the model's channels be embedded: each missing
+        channel is filled with its training mean — what the channel-dropout augmentation shows
+        the model for an absent channel — with one warning per recording. Arrays keep needing
+        every channel (they have no names to match). Kept by :meth:`save`.
+
+        Returns
+        -------
+        TimeSeriesSwAV
+            ``self``.
+        """
+        self._check_fitted()
+        if not self.contract_.named:
+            raise ValueError(
+                "this model was trained on unnamed channels: a missing channel cannot be "
+                "recognised, so it cannot be filled"
+            )
+        mean = self.model_.backbone.standardize.mean.double().tolist() if enable else None
+        self.contract_ = dataclasses.replace(self.contract_, fill_values=mean)
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True

@@ -52,6 +52,11 @@ class InputContract:
         Per-channel plausible range (the training data's fences, in sensor units).
     units : dict or None
         Channel units where known (``{"acc_x": "g", ...}``).
+    fill_values : list of float or None
+        Per channel, the value that stands in for it when a named recording lacks it (the
+        training mean, which the model's channel dropout taught it to read as "no signal");
+        None (default): a missing channel is an error. Set by
+        :meth:`swav_ts.TimeSeriesSwAV.fill_missing_channels`.
     """
 
     channel_names: list[str]
@@ -62,6 +67,7 @@ class InputContract:
     low: list[float] | None = None
     high: list[float] | None = None
     units: dict[str, str] | None = field(default=None)
+    fill_values: list[float] | None = field(default=None)
 
     @property
     def n_channels(self) -> int:
@@ -95,7 +101,10 @@ def conform_recording(recording: Recording, contract: InputContract, where: str 
     names = list(recording.channel_names)
     if contract.named:
         missing = [c for c in contract.channel_names if c not in names]
-        if missing:
+        if missing and contract.fill_values is not None:
+            recording = _with_channels_filled(recording, contract, missing, where)
+            names = list(recording.channel_names)
+        elif missing:
             raise ValueError(
                 f"{where} lacks channel(s) {missing} the model was trained on; it has {names}, "
                 f"the model needs {contract.channel_names} (select or rename the columns, e.g. "
@@ -145,6 +154,28 @@ def conform_recording(recording: Recording, contract: InputContract, where: str 
         if changed:
             recording = dataclasses.replace(recording, signals=signals)
     return recording
+
+
+def _with_channels_filled(
+    recording: Recording, contract: InputContract, missing: list[str], where: str
+) -> Recording:
+    """``recording`` with each missing model channel added at its fill value, said once."""
+    fill = dict(zip(contract.channel_names, contract.fill_values))
+    logger.warning(
+        "%s lacks channel(s) %s: each is filled with its training mean, as the model's channel "
+        "dropout showed it absent sensors; the embedding carries only the channels given",
+        where,
+        missing,
+    )
+    extra = np.full((len(missing), recording.n_samples), np.nan, dtype=np.float32)  # (M, T)
+    extra[:] = np.asarray([fill[c] for c in missing], dtype=np.float32)[:, None]
+    nan = np.isnan(recording.signals).any(axis=0)  # (T,) a gap stays a gap in every channel
+    extra[:, nan] = np.nan
+    return dataclasses.replace(
+        recording,
+        signals=np.concatenate([np.asarray(recording.signals, np.float32), extra]),
+        channel_names=list(recording.channel_names) + missing,
+    )
 
 
 def check_windows(

@@ -442,6 +442,28 @@ def infer_rate(
     return rate
 
 
+def read_columns(path_or_glob: str | Path, csv_sep: str | None = None) -> list[str]:
+    """The column names of a CSV/Parquet file (the first match of a glob), reading no rows.
+
+    Raises
+    ------
+    ValueError
+        No file matches the pattern.
+    """
+    path = _expand_paths(path_or_glob)[0]
+    lower = path.name.lower()
+    if lower.endswith(_PARQUET_SUFFIXES):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ImportError(
+                f'{path}: reading Parquet needs pyarrow: pip install "swav-ts[parquet]"'
+            ) from None
+        return list(pq.read_schema(path).names)
+    sep = csv_sep if csv_sep is not None else ("\t" if lower.endswith(".tsv") else ",")
+    return list(pd.read_csv(path, sep=sep, nrows=0).columns)
+
+
 def _expand_paths(paths_or_glob: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(paths_or_glob, (str, Path)):
         s = str(paths_or_glob)

@@ -17,6 +17,7 @@ MODULES = [
     "augment",
     "ddp",
     "encoders",
+    "pretrained",
     "export",
     "gpu",
     "hapt",
