@@ -101,6 +101,7 @@ class ReadRecorder:
 def reads(tmp_path_factory):
     from swav_ts import TimeSeriesSwAV
     from swav_ts.core.optim import build_optimizer
+    from swav_ts.timeseries.adapt import adapt_to_data
     from swav_ts.timeseries.model import build_model
 
     classes = config_classes(TimeSeriesConfig) | config_classes(ImageConfig) | {OptimConfig}
@@ -139,6 +140,7 @@ def reads(tmp_path_factory):
             random_state=0,
         ).fit(X)
         cfg = load_config(TimeSeriesConfig, ts_debug)
+        adapt_to_data(TimeSeriesConfig(), 40, 100)  # the small-data rules, on defaults
         model = build_model(cfg, 6)
         for name in ("lars", "sgd", "adamw"):
             for exclude in (False, True):

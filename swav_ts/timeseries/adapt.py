@@ -12,11 +12,12 @@ run, and every change is logged in one line naming the key, the old and the new 
    the strided TCN) above half the shortest view is lowered to it; local views shorter than
    the encoder's shortest input (cnn3: 8 steps) are lengthened to it (global views that short
    are an error naming an encoder that fits).
-3. **Small data, defaults only**: when the user did not choose them (``explicit``), the batch
-   becomes a quarter of the contexts (at least 16, at most the default), the epochs give at
-   least :data:`MIN_DEFAULT_STEPS` optimisation steps, the prototypes fit the pool, and an
-   encoder ``stride`` leaves at least :data:`MIN_DEFAULT_POSITIONS` positions in the shortest
-   view (short series are not summarised away).
+3. **Small data, defaults only** (thresholds in ``config.small_data``,
+   :class:`~swav_ts.timeseries.config.SmallDataConfig`): when the user did not choose them
+   (``explicit``), the batch becomes ``batch_fraction`` of the contexts (at least
+   ``min_batch``, at most the default), the epochs give at least ``min_steps`` optimisation
+   steps, the prototypes fit the pool, and an encoder ``stride`` leaves at least
+   ``min_positions`` positions in the shortest view (short series are not summarised away).
 """
 
 from __future__ import annotations
@@ -29,15 +30,9 @@ from collections.abc import Collection
 from swav_ts.core.config import from_dict, to_dict
 from swav_ts.timeseries.config import TimeSeriesConfig
 
-__all__ = ["MIN_DEFAULT_POSITIONS", "MIN_DEFAULT_STEPS", "adapt_to_data", "explicit_keys"]
+__all__ = ["adapt_to_data", "explicit_keys"]
 
 logger = logging.getLogger(__name__)
-
-#: With default training settings, small data sets still get this many optimisation steps.
-MIN_DEFAULT_STEPS = 500
-
-#: With default encoder settings, a strided input keeps this many positions in the shortest view.
-MIN_DEFAULT_POSITIONS = 8
 
 
 def explicit_keys(data: dict, prefix: str = "") -> set[str]:
@@ -104,6 +99,7 @@ def adapt_to_data(
             f"pretraining needs at least 2 cases (contexts), the data gives {n_contexts}"
         )
     data = to_dict(config)
+    rules = config.small_data  # the thresholds of the small-data rules (3.)
     changes: list[str] = []
     explicit = set(explicit)
 
@@ -130,8 +126,8 @@ def adapt_to_data(
     if stride > 1:
         cap, why = max(1, shortest // 2), f"the {shortest}-step views need 2 x stride steps"
         if "encoder.kwargs" not in explicit:
-            cap = max(1, min(cap, shortest // MIN_DEFAULT_POSITIONS))
-            why = f"at least {MIN_DEFAULT_POSITIONS} positions in the {shortest}-step views"
+            cap = max(1, min(cap, shortest // rules.min_positions))
+            why = f"at least {rules.min_positions} positions in the {shortest}-step views"
         if stride > cap:
             change("encoder.kwargs", {**data["encoder"]["kwargs"], "stride": cap}, why)
     # ---------------- 2. every view at least as long as the encoder's shortest input
@@ -147,7 +143,9 @@ def adapt_to_data(
     # ---------------- 3. small data, defaults only (before 2, which caps what it sets)
     train = data["train"]
     if "train.batch_size" not in explicit:
-        small = min(train["batch_size"], max(16, n_contexts // 4))
+        small = min(
+            train["batch_size"], max(rules.min_batch, int(n_contexts * rules.batch_fraction))
+        )
         if small < train["batch_size"]:
             change("train.batch_size", small, f"default batch on {n_contexts} contexts")
     # ---------------- 2. what cannot work as given
@@ -159,9 +157,9 @@ def adapt_to_data(
         )
     if "train.epochs" not in explicit:
         steps = max(1, n_contexts // (train["batch_size"] * world_size))
-        epochs = max(train["epochs"], math.ceil(MIN_DEFAULT_STEPS / steps))
+        epochs = max(train["epochs"], math.ceil(rules.min_steps / steps))
         if epochs != train["epochs"]:
-            change("train.epochs", epochs, f"at least {MIN_DEFAULT_STEPS} steps on small data")
+            change("train.epochs", epochs, f"at least {rules.min_steps} steps on small data")
     pool = train["batch_size"] * world_size + int(data["swav"]["queue_length"])
     k = data["swav"]["n_prototypes"]
     if isinstance(k, int) and k > pool:

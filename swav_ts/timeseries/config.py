@@ -52,6 +52,32 @@ class EncoderConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class SmallDataConfig:
+    """The rules that fit *default* settings to small data sets
+    (:func:`swav_ts.timeseries.adapt.adapt_to_data`; a setting the user chose is kept).
+
+    ``batch_fraction``: the batch becomes this fraction of the contexts (at least ``min_batch``,
+    at most the default); ``min_steps``: the epochs are raised to give at least this many
+    optimisation steps; ``min_positions``: an encoder's input stride leaves at least this many
+    positions in the shortest view. Chosen on the development panel (docs/results.md).
+    """
+
+    min_steps: int = 500
+    batch_fraction: float = 0.25
+    min_batch: int = 16
+    min_positions: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("min_steps", "min_batch", "min_positions"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"small_data.{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.batch_fraction <= 1:
+            raise ConfigError(
+                f"small_data.batch_fraction: must be in (0, 1], got {self.batch_fraction}"
+            )
+
+
 def _ts_swav() -> SwAVConfig:
     return SwAVConfig(
         n_prototypes=60,
@@ -93,6 +119,7 @@ class TimeSeriesConfig(RunConfig):
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     crops: MultiCropConfig = field(default_factory=_ts_crops)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    small_data: SmallDataConfig = field(default_factory=SmallDataConfig)
 
     def __post_init__(self) -> None:
         ctx = self.data.context_length
