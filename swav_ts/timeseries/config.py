@@ -63,7 +63,7 @@ class SmallDataConfig:
     positions in the shortest view. Chosen on the development panel (docs/results.md).
     """
 
-    min_steps: int = 500
+    min_steps: int = 250  # C2 of the development panel (docs/results.md); 500 before
     batch_fraction: float = 0.25
     min_batch: int = 16
     min_positions: int = 8

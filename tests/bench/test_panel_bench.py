@@ -11,7 +11,7 @@ from swav_ts.bench.panel import load_panel_set, panel_table, run_panel, summaris
 
 pytest.importorskip("aeon", reason="the bench extra (aeon)")
 
-# a tiny candidate: treated as defaults, so the small-data rules still adapt it (500 steps)
+# a tiny candidate: treated as defaults, so the small-data rules still adapt it (250 steps)
 TINY = [
     "encoder.name=cnn3",
     "encoder.kwargs={widths: [8, 8, 8]}",

@@ -193,11 +193,11 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
 
     small = resolved(40, 100)
     assert small.train.batch_size == 16  # a quarter of 40 cases, at least 16
-    assert small.train.epochs * (40 // 16) >= 500  # at least 500 optimisation steps
+    assert small.train.epochs * (40 // 16) >= 250  # at least 250 optimisation steps
     assert small.swav.n_prototypes == 16  # no more prototypes than the batch
     assert (small.crops.global_length, small.crops.local_length) == (100, 48)
-    halved = resolved(40, 100, config={"small_data": {"min_steps": 250, "batch_fraction": 0.5}})
-    assert halved.train.batch_size == 20 and halved.train.epochs == 125  # 2 steps per epoch
+    chosen = resolved(40, 100, config={"small_data": {"min_steps": 100, "batch_fraction": 0.5}})
+    assert chosen.train.batch_size == 20 and chosen.train.epochs == 50  # 2 steps per epoch
     large = resolved(20000, 128)
     assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (64, 6, 60)
     explicit = resolved(40, 100, epochs=3, batch_size=8, n_prototypes=6)

@@ -111,7 +111,7 @@ def test_pretraining_with_the_dense_objective_logs_and_lowers_it(tmp_path):
             "swav.freeze_prototypes_iters=0",
             "train.device=cpu",
             "train.batch_size=16",
-            "train.epochs=5",  # not the default (6): a default would be raised to 500 steps
+            "train.epochs=5",  # not the default (6): a default would be raised to 250 steps
             "data.context_length=128",
             "data.stride=16",
             "crops.global_length=96",
