@@ -187,11 +187,9 @@ class TimeSeriesSwAVClassifier(ClassifierMixin, BaseEstimator):
                     "X_unlabelled is used for pretraining, but pretrained names a saved model; "
                     "give one or the other"
                 )
-            from swav_ts.pretrained import MODELS
+            from swav_ts.pretrained import model_file
 
-            if str(source) in MODELS and not Path(source).exists():  # a shipped model's name
-                return TimeSeriesSwAV.pretrained(str(source))
-            return TimeSeriesSwAV.load(source)
+            return TimeSeriesSwAV.load(model_file(source))  # a path or a shipped model's name
         if source is not None and not isinstance(source, TimeSeriesSwAV):
             raise TypeError(
                 "pretrained must be a TimeSeriesSwAV, the path of a saved model or None; got "

@@ -105,12 +105,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
 
     from swav_ts.data.sources import load_windows
-    from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.evaluation import knn_eval, label_fraction_table, linear_probe
 
-    est = load_model(args.model)
-    if not isinstance(est, TimeSeriesSwAV):
-        raise ValueError(f"{args.model} holds a classifier; swav-ts evaluate needs an embedder")
+    est = _load_embedder(args.model, "evaluate")
     test_spec = args.test or args.train
     Xtr, ytr = load_windows(args.train, "train")
     Xte, yte = load_windows(test_spec, "test")
@@ -132,12 +129,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from swav_ts.data.sources import resolve_source
-    from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.data.sources import RECORDING_SUFFIXES, resolve_source
 
-    est = load_model(args.model)
-    if not isinstance(est, TimeSeriesSwAV):
-        raise ValueError(f"{args.model} holds a classifier; swav-ts embed needs an embedder")
+    est = _load_embedder(args.model, "embed")
     contract = est.contract_
     out = Path(args.out)
     if out.suffix not in (".npy", ".parquet", ".pq"):
@@ -148,7 +142,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     # its own grid, then embed_recording resamples it to the model's rate (or refuses a slower
     # one: upsampling cannot restore what was not recorded)
     channels = args.channels or (contract.channel_names if contract.named else None)
-    if not args.channels and contract.fill_values is not None and _is_table(args.input):
+    tables = str(args.input).lower().endswith(RECORDING_SUFFIXES)  # CSV/Parquet, not windows
+    if not args.channels and contract.fill_values is not None and tables:
         # a model that fills missing channels reads those of its channels the file has
         from swav_ts.data.readers import read_columns
 
@@ -198,11 +193,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_table(spec: str) -> bool:
-    """A CSV/Parquet path or glob (not windows in .npy/.npz/.ts, not a bundled name)."""
-    return str(spec).lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq"))
-
-
 def _require_parquet(path: Path) -> None:
     try:
         import pyarrow  # noqa: F401
@@ -213,6 +203,16 @@ def _require_parquet(path: Path) -> None:
         ) from None
 
 
+def _load_embedder(path: str | Path, command: str):
+    """:func:`load_model`, refusing a classifier (``command`` needs the embedder)."""
+    from swav_ts.estimator import TimeSeriesSwAV
+
+    est = load_model(path)
+    if not isinstance(est, TimeSeriesSwAV):
+        raise ValueError(f"{path} holds a classifier; swav-ts {command} needs an embedder")
+    return est
+
+
 def load_model(path: str | Path):
     """A saved :class:`TimeSeriesSwAV` or :class:`TimeSeriesSwAVClassifier`, by the format
     its file declares; a shipped model's name (``motion-50hz``) where no such file exists."""
@@ -220,11 +220,9 @@ def load_model(path: str | Path):
 
     from swav_ts.classifier import CLASSIFIER_FORMAT, TimeSeriesSwAVClassifier
     from swav_ts.estimator import TimeSeriesSwAV
-    from swav_ts.pretrained import MODELS
+    from swav_ts.pretrained import model_file
 
-    if str(path) in MODELS and not Path(path).exists():  # a shipped model's name
-        return TimeSeriesSwAV.pretrained(str(path))
-
+    path = model_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             fmt = (f.metadata() or {}).get("format")

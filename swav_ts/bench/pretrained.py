@@ -16,7 +16,6 @@ Figures: docs/pretrained.md, "Measured".
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from swav_ts.bench.common import add_options, machine_info, run_command
+from swav_ts.bench.timing import time_calls
 
 N_TIMED = 10_000
 
@@ -72,13 +72,8 @@ def run_pretrained_benchmark(
 
 
 def _best_time(fn, repeats: int) -> float:
-    fn()  # warm-up (numba compilation, allocator)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    """The fastest of ``repeats`` calls after one warm-up (numba compilation, allocator)."""
+    return min(time_calls(fn, repeats, warmup=1))
 
 
 def format_result(r: dict[str, Any]) -> str:

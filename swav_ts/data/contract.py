@@ -167,8 +167,8 @@ def _with_channels_filled(
         where,
         missing,
     )
-    extra = np.full((len(missing), recording.n_samples), np.nan, dtype=np.float32)  # (M, T)
-    extra[:] = np.asarray([fill[c] for c in missing], dtype=np.float32)[:, None]
+    values = np.asarray([fill[c] for c in missing], dtype=np.float32)  # (M,)
+    extra = np.repeat(values[:, None], recording.n_samples, axis=1)  # (M, T)
     nan = np.isnan(recording.signals).any(axis=0)  # (T,) a gap stays a gap in every channel
     extra[:, nan] = np.nan
     return dataclasses.replace(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MODELS", "PretrainedModel", "list_models", "model_path"]
+__all__ = ["MODELS", "PretrainedModel", "list_models", "model_file", "model_path"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,11 @@ def model_path(name: str) -> Path:
             f"it with: python -m swav_ts.pretrained.build {name}"
         )
     return path
+
+
+def model_file(path_or_name: str | Path) -> Path:
+    """``path_or_name`` as a model file: a shipped model's name (where no file of that name
+    exists) becomes its file (:func:`model_path`), anything else is taken as a path."""
+    if str(path_or_name) in MODELS and not Path(path_or_name).exists():
+        return model_path(str(path_or_name))
+    return Path(path_or_name)
