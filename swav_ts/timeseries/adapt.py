@@ -4,8 +4,9 @@ The same rules run for the Python API and the command line (``swav-ts pretrain``
 run, and every change is logged in one line naming the key, the old and the new value:
 
 1. **Window data** (arrays, ``.ts`` files: each case is one context): ``data.context_length``
-   and ``data.stride`` become the case length; crops longer than that are shortened (global
-   views to the case length, local views to half of it, at least 2).
+   and ``data.stride`` become the case length; crops are cut to the cases (global views to
+   at most ``small_data.global_fraction`` of the case length, 1.0, local views to at most
+   ``small_data.local_fraction``, 0.5; at least 2 steps).
 2. **Cannot work as given**: ``train.batch_size`` above the number of contexts is lowered to
    it; ``swav.n_prototypes`` above the samples Sinkhorn assigns at once (batch x processes +
    queue) is lowered to that pool; an encoder's input ``stride`` (``encoder.kwargs.stride``,
@@ -113,12 +114,14 @@ def adapt_to_data(
     if context_length is not None:
         change("data.context_length", int(context_length), "window data: one context per case")
         change("data.stride", int(context_length), "window data: one context per case")
-        g = data["crops"]["global_length"]
-        if g > context_length:
-            change("crops.global_length", int(context_length), "longer than the cases")
-        local_max = max(2, context_length // 2)
+        global_max = max(2, int(rules.global_fraction * context_length))
+        if data["crops"]["global_length"] > global_max:
+            why = f"at most {rules.global_fraction:g} of the {context_length}-step cases"
+            change("crops.global_length", global_max, why)
+        local_max = max(2, int(rules.local_fraction * context_length))
         if data["crops"]["local_length"] > local_max:
-            change("crops.local_length", local_max, "at most half the case length")
+            why = f"at most {rules.local_fraction:g} of the {context_length}-step cases"
+            change("crops.local_length", local_max, why)
     # ---------------- 2 and 3: a strided input convolution must fit the shortest view
     crops = data["crops"]
     shortest = crops["local_length"] if crops["n_local"] > 0 else crops["global_length"]

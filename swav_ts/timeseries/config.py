@@ -60,22 +60,29 @@ class SmallDataConfig:
     ``batch_fraction``: the batch becomes this fraction of the contexts (at least ``min_batch``,
     at most the default); ``min_steps``: the epochs are raised to give at least this many
     optimisation steps; ``min_positions``: an encoder's input stride leaves at least this many
-    positions in the shortest view. Chosen on the development panel (docs/results.md).
+    positions in the shortest view. For window data (each case one context) the crops are
+    cut to the cases: global views to at most ``global_fraction`` of the case length, local
+    views to at most ``local_fraction`` of it (at least 2 steps); these two apply to chosen
+    crop lengths too, since a view cannot be longer than the case. Chosen on the development
+    panel (docs/results.md).
     """
 
     min_steps: int = 250  # C2 of the development panel (docs/results.md); 500 before
     batch_fraction: float = 0.25
     min_batch: int = 16
     min_positions: int = 8
+    global_fraction: float = 1.0
+    local_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("min_steps", "min_batch", "min_positions"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"small_data.{name}: must be >= 1, got {getattr(self, name)}")
-        if not 0 < self.batch_fraction <= 1:
-            raise ConfigError(
-                f"small_data.batch_fraction: must be in (0, 1], got {self.batch_fraction}"
-            )
+        for name in ("batch_fraction", "global_fraction", "local_fraction"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(
+                    f"small_data.{name}: must be in (0, 1], got {getattr(self, name)}"
+                )
 
 
 def _ts_swav() -> SwAVConfig:

@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from swav_ts import TimeSeriesSwAV
+from swav_ts.core.config import ConfigError
 from swav_ts.data import Recording
 from tests.fixtures import FAST_SWAV
 
@@ -198,6 +199,12 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     assert (small.crops.global_length, small.crops.local_length) == (100, 48)
     chosen = resolved(40, 100, config={"small_data": {"min_steps": 100, "batch_fraction": 0.5}})
     assert chosen.train.batch_size == 20 and chosen.train.epochs == 50  # 2 steps per epoch
+    crops = resolved(
+        40, 100, config={"small_data": {"global_fraction": 0.8, "local_fraction": 0.3}}
+    )
+    assert (crops.crops.global_length, crops.crops.local_length) == (80, 30)
+    with pytest.raises(ConfigError, match="small_data.local_fraction: must be in"):
+        resolved(40, 100, config={"small_data": {"local_fraction": 0.0}})
     large = resolved(20000, 128)
     assert (large.train.batch_size, large.train.epochs, large.swav.n_prototypes) == (64, 6, 60)
     explicit = resolved(40, 100, epochs=3, batch_size=8, n_prototypes=6)
