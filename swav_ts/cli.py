@@ -30,6 +30,7 @@ BENCHMARKS = {
     "panel": "swav_ts.bench.panel",
     "encoders": "swav_ts.bench.encoders",
     "pretrained": "swav_ts.bench.pretrained",
+    "crossdata": "swav_ts.bench.crossdata",
 }
 
 

@@ -235,6 +235,65 @@ def run_panel(
     return result
 
 
+# ------------------------------------------------------------------------------ speed
+def time_candidate(
+    datasets: Sequence[str],
+    overrides: Sequence[str],
+    data_dirs: Sequence[str] = (),
+    iters: tuple[int, int] = (10, 40),
+    repeats: int = 2,
+    threads: int = 1,
+) -> list[dict[str, Any]]:
+    """The rule's tie-break, measured in one process: seconds per optimisation step of the
+    current defaults and of the candidate (``overrides``, as defaults) on each set, and the
+    whole pretraining each would do there (steps x seconds per step).
+
+    Seconds per step are the difference between runs stopped after ``iters[1]`` and
+    ``iters[0]`` steps (setup cancels out), the fastest of ``repeats``; the two
+    configurations alternate, so a slower spell of the machine hits both.
+    """
+    from swav_ts.bench.common import resolve_config
+    from swav_ts.bench.uea import default_uea_dir
+    from swav_ts.timeseries.pretrain import pretrain
+
+    torch.set_num_threads(threads)
+    dirs = [str(default_uea_dir()), *data_dirs]
+    configs = {"defaults": resolve_config(()), "candidate": resolve_config(overrides)}
+    rows = []
+    for name in datasets:
+        data = load_panel_set(name, dirs)
+        per_step: dict[str, list[float]] = {label: [] for label in configs}
+        steps: dict[str, int] = {}
+        for _ in range(repeats):
+            for label, cfg in configs.items():
+                elapsed = []
+                for n in iters:
+                    t0 = time.perf_counter()
+                    res = pretrain(cfg, data["pretrain_on"], None, explicit=set(),
+                                   stop_after_iters=n)  # fmt: skip
+                    elapsed.append(time.perf_counter() - t0)
+                per_step[label].append((elapsed[1] - elapsed[0]) / (iters[1] - iters[0]))
+                steps[label] = _total_steps(res.config, data["pretrain_on"])
+        row: dict[str, Any] = {"dataset": name}
+        for label in configs:
+            row[f"{label}_s_per_step"] = min(per_step[label])
+            row[f"{label}_steps"] = steps[label]
+            row[f"{label}_fit_s"] = min(per_step[label]) * steps[label]
+        rows.append(row)
+    return rows
+
+
+def _total_steps(config: Any, pretrain_on: Any) -> int:
+    """Optimisation steps of a whole pretraining: epochs x contexts // batch (window data;
+    continuous recordings are cut into contexts as the run does)."""
+    if isinstance(pretrain_on, np.ndarray):
+        n_contexts = len(pretrain_on)
+    else:
+        ctx, stride = config.data.context_length, config.data.stride
+        n_contexts = sum(max(0, (r.signals.shape[-1] - ctx) // stride + 1) for r in pretrain_on)
+    return config.train.epochs * max(1, n_contexts // config.train.batch_size)
+
+
 # ------------------------------------------------------------------------------ reporting
 def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean over seeds per (set, method): one row per set and method, accuracies in %.
@@ -257,6 +316,22 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(row)
     order = {d: i for i, d in enumerate(PANEL)}
     return sorted(rows, key=lambda r: (order.get(r["dataset"], 99), r["method"]))
+
+
+def merge_runs(results: Sequence[dict[str, Any]], label: str) -> dict[str, Any]:
+    """One candidate from several panel files, as the rule builds it: the SwAV run of a set
+    and seed comes from the *last* file that has it (a candidate's runs replace its base's
+    only where it binds; files of single seeds add up); peers' runs are kept as they are."""
+    swav: dict[tuple[str, int], dict[str, Any]] = {}
+    peers = []
+    for res in results:
+        for r in res["runs"]:
+            if r["method"] == "swav":
+                swav[(r["dataset"], r["seed"])] = r
+            else:
+                peers.append(r)
+    runs = [swav[k] for k in sorted(swav, key=lambda k: (PANEL.index(k[0]), k[1]))]
+    return {"benchmark": "panel", "label": label, "runs": runs + peers}
 
 
 def _key(accs: dict, fraction: float):
@@ -323,13 +398,45 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", default=None, dest="json_path")
     p.add_argument("--report", nargs="+", default=None, help="print finished panels together")
+    p.add_argument(
+        "--merge",
+        default=None,
+        metavar="LABEL",
+        help="with --report: the files' SwAV runs as one candidate LABEL, a later file's runs "
+        "of a set replacing an earlier file's (a candidate over its base)",
+    )
+    p.add_argument(
+        "--time",
+        action="store_true",
+        help="no scores: seconds per step and whole pretraining of the --set candidate "
+        "against the current defaults, per set, in this process (the rule's tie-break)",
+    )
     a = p.parse_args(argv)
+    if a.time:
+        rows = time_candidate(a.datasets, a.overrides, a.data_dirs, threads=a.threads)
+        for r in rows:
+            print(
+                f"{r['dataset']:<27} defaults {r['defaults_steps']} steps x "
+                f"{r['defaults_s_per_step']:.3f} s = {r['defaults_fit_s']:.0f} s; candidate "
+                f"{r['candidate_steps']} x {r['candidate_s_per_step']:.3f} s = "
+                f"{r['candidate_fit_s']:.0f} s"
+            )
+        total = {k: sum(r[f"{k}_fit_s"] for r in rows) for k in ("defaults", "candidate")}
+        print(
+            f"over these sets: candidate / defaults = {total['candidate'] / total['defaults']:.3f}"
+        )
+        if a.json_path:
+            write_json({"benchmark": "panel-time", "overrides": a.overrides, "rows": rows},
+                       Path(a.json_path))  # fmt: skip
+        return {"rows": rows}
     if a.report:
         results = [json.loads(Path(f).read_text(encoding="utf-8")) for f in a.report]
+        if a.merge:
+            results = [merge_runs(results, a.merge)]
     else:
         output_folder(a.out_dir, "--out")
         output_file(a.json_path, "--json")
-        kwargs = {k: v for k, v in vars(a).items() if k != "report"}
+        kwargs = {k: v for k, v in vars(a).items() if k not in ("report", "time")}
         results = [run_panel(**kwargs)]
     rows = summarise(results)
     for probe in PROBES:

@@ -5,8 +5,8 @@ run, and every change is logged in one line naming the key, the old and the new 
 
 1. **Window data** (arrays, ``.ts`` files: each case is one context): ``data.context_length``
    and ``data.stride`` become the case length; crops are cut to the cases (global views to
-   at most ``small_data.global_fraction`` of the case length, 1.0, local views to at most
-   ``small_data.local_fraction``, 0.5; at least 2 steps).
+   at most ``small_data.global_fraction`` of the case length, 0.8, local views to at most
+   ``small_data.local_fraction``, 0.375; at least 2 steps).
 2. **Cannot work as given**: ``train.batch_size`` above the number of contexts is lowered to
    it; ``swav.n_prototypes`` above the samples Sinkhorn assigns at once (batch x processes +
    queue) is lowered to that pool; an encoder's input ``stride`` (``encoder.kwargs.stride``,

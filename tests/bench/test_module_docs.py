@@ -18,6 +18,7 @@ MODULES = [
     "ddp",
     "encoders",
     "pretrained",
+    "crossdata",
     "export",
     "gpu",
     "hapt",

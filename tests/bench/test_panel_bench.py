@@ -92,3 +92,38 @@ def panel_dir():
     from swav_ts.bench.uea import default_uea_dir
 
     return default_uea_dir()
+
+
+@pytest.mark.slow
+def test_time_candidate_measures_both_in_one_process():
+    from swav_ts.bench.panel import time_candidate
+
+    rows = time_candidate(["BasicMotions"], [*TINY, "small_data.min_steps=20"], iters=(2, 4),
+                          repeats=1)  # fmt: skip
+    (row,) = rows
+    assert row["dataset"] == "BasicMotions"
+    # the defaults' small-data rule: at least 250 steps; the candidate's: at least 20
+    assert row["defaults_steps"] >= 250 and 20 <= row["candidate_steps"] < 250
+    for label in ("defaults", "candidate"):
+        assert row[f"{label}_s_per_step"] > 0
+        assert row[f"{label}_fit_s"] == pytest.approx(
+            row[f"{label}_s_per_step"] * row[f"{label}_steps"]
+        )
+
+
+def test_merge_runs_replaces_a_base_per_set_and_seed():
+    from swav_ts.bench.panel import merge_runs
+
+    def run(dataset, seed, acc, method="swav"):
+        return {"dataset": dataset, "seed": seed, "method": method, "acc": acc}
+
+    base = {"runs": [run("HAPT", 0, 1), run("HAPT", 1, 2), run("Libras", 0, 3),
+                     run("Libras", 1, 4)]}  # fmt: skip
+    cand_s0 = {"runs": [run("Libras", 0, 5), run("Libras", 0, 9, method="minirocket")]}
+    cand_s1 = {"runs": [run("Libras", 1, 6)]}
+    merged = merge_runs([base, cand_s0, cand_s1], "c")
+    swav = [(r["dataset"], r["seed"], r["acc"]) for r in merged["runs"] if r["method"] == "swav"]
+    # the candidate replaces the base only where it ran (Libras), seed by seed
+    assert swav == [("HAPT", 0, 1), ("HAPT", 1, 2), ("Libras", 0, 5), ("Libras", 1, 6)]
+    assert [r["acc"] for r in merged["runs"] if r["method"] == "minirocket"] == [9]
+    assert merged["label"] == "c"

@@ -196,7 +196,7 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     assert small.train.batch_size == 16  # a quarter of 40 cases, at least 16
     assert small.train.epochs * (40 // 16) >= 250  # at least 250 optimisation steps
     assert small.swav.n_prototypes == 16  # no more prototypes than the batch
-    assert (small.crops.global_length, small.crops.local_length) == (100, 48)
+    assert (small.crops.global_length, small.crops.local_length) == (80, 37)  # 0.8, 0.375
     chosen = resolved(40, 100, config={"small_data": {"min_steps": 100, "batch_fraction": 0.5}})
     assert chosen.train.batch_size == 20 and chosen.train.epochs == 50  # 2 steps per epoch
     crops = resolved(

@@ -1,0 +1,256 @@
+"""One encoder for any channel set: SwAV pretrained across data sets, one channel at a time.
+
+Data sets differ in channels (2 pen coordinates, a 6-channel IMU, 9 articulograph channels),
+rates (10-50 Hz, or none declared), lengths (8-144 steps) and units. This module pretrains one
+encoder on all of them and embeds any of them with the same weights (docs/crossdata.md):
+
+1. **Resize**: every case is resampled to ``length`` steps by linear interpolation, so a
+   pen stroke of 8 samples and a 2.56 s IMU window become series of one length.
+2. **Channel-independent**: every channel of every case is one univariate series, normalised
+   by its own mean and standard deviation (no units, no data set statistics, no
+   cross-case leakage: a case embeds the same alone or in a batch). The two numbers are kept as
+   features (mean and log standard deviation), so magnitude is not lost.
+3. **Pretrain**: SwAV, exactly as ``TimeSeriesSwAV()`` with its defaults, on ``n_cases``
+   univariate series drawn across the sources with a stated weighting (``"sqrt"``: a source's
+   share is proportional to the square root of the series it holds; ``"proportional"``;
+   ``"equal"``).
+4. **Embed**: a case of ``C`` channels gives, per channel, the encoder's ``D`` features plus
+   its mean and log standard deviation, concatenated in channel order:
+   ``(n_cases, C * (D + 2))``. The same weights embed 2, 3, 6 or 9 channels.
+
+Channel order carries the channel identity for the probe trained on top; the encoder itself
+never sees which sensor a series came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from swav_ts.estimator import TimeSeriesSwAV
+
+__all__ = ["WEIGHTINGS", "ChannelIndependentSwAV", "resize_cases", "univariate_corpus"]
+
+WEIGHTINGS = ("sqrt", "proportional", "equal")
+_STD_FLOOR = 1e-8  # a constant channel: log std = log(1e-8), the series itself all zeros
+
+
+def _check_cases(X: Any, name: str) -> np.ndarray:
+    """``X`` as a float32 (n_cases, n_channels, n_timepoints) array, or a clear error."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.ndim != 3:
+        raise ValueError(
+            f"{name}: expected an array (n_cases, n_channels, n_timepoints), got shape "
+            f"{X.shape}; add a channel axis for univariate data (X[:, None, :])"
+        )
+    if X.shape[0] < 1 or X.shape[1] < 1 or X.shape[2] < 2:
+        raise ValueError(
+            f"{name}: shape {X.shape} needs at least 1 case, 1 channel and 2 time points"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise TypeError(f"{name}: expected numbers, got dtype {X.dtype}")
+    X = X.astype(np.float32, copy=False)
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(
+            f"{name}: non-finite value at case {bad[0]}, channel {bad[1]}, time point "
+            f"{bad[2]}; impute missing values first (e.g. swav_ts.data.impute)"
+        )
+    return X
+
+
+def resize_cases(X: np.ndarray, length: int) -> np.ndarray:
+    """Linear interpolation of every series of ``X`` (B, C, T) to ``length`` points: the first
+    and last points are kept, the others evenly spaced in between. Returns (B, C, length)."""
+    if length < 2:
+        raise ValueError(f"length must be >= 2, got {length}")
+    T = X.shape[-1]
+    if T == length:
+        return X.astype(np.float32, copy=True)
+    position = np.linspace(0.0, T - 1.0, length)  # (length,) source positions
+    left = np.minimum(np.floor(position).astype(np.int64), T - 2)
+    weight = (position - left).astype(np.float32)
+    return X[..., left] * (1.0 - weight) + X[..., left + 1] * weight
+
+
+def _series_stats(X: np.ndarray) -> np.ndarray:
+    """(mean, log std) of every series of ``X`` (B, C, T): (B, C, 2)."""
+    std = np.maximum(X.std(axis=-1), _STD_FLOOR)
+    return np.stack([X.mean(axis=-1), np.log(std)], axis=-1).astype(np.float32)
+
+
+def _normalise_series(X: np.ndarray) -> np.ndarray:
+    """Every series of ``X`` (B, C, T) to zero mean and unit standard deviation."""
+    std = np.maximum(X.std(axis=-1, keepdims=True), _STD_FLOOR)
+    return ((X - X.mean(axis=-1, keepdims=True)) / std).astype(np.float32)
+
+
+def _as_sources(sources: Any) -> dict[str, np.ndarray]:
+    if isinstance(sources, Mapping):
+        items = list(sources.items())
+    elif isinstance(sources, (list, tuple)):
+        items = [(f"source {i}", X) for i, X in enumerate(sources)]
+    else:
+        items = [("X", sources)]
+    if not items:
+        raise ValueError("no sources: give {name: (n_cases, n_channels, n_timepoints) array}")
+    return {str(name): _check_cases(X, f"source {name!r}") for name, X in items}
+
+
+def univariate_corpus(
+    sources: Mapping[str, np.ndarray],
+    length: int = 128,
+    n_cases: int = 12000,
+    weighting: str = "sqrt",
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+    """The pretraining corpus: ``n_cases`` normalised univariate series drawn across sources.
+
+    Parameters
+    ----------
+    sources : mapping of str to array (n_cases, n_channels, n_timepoints)
+    length : int
+        Every series is resized to this many points.
+    n_cases : int
+        Series in the corpus.
+    weighting : {"sqrt", "proportional", "equal"}
+        A source's share of ``n_cases``: proportional to the square root of the univariate
+        series it holds (cases x channels), to that number, or the same for every source.
+        A source asked for more series than it holds repeats them (each at most
+        ``ceil(share / held)`` times); otherwise they are drawn without replacement.
+    seed : int
+
+    Returns
+    -------
+    corpus : ndarray (n_cases, 1, length), float32
+    counts : dict
+        Per source: ``{"held": series held, "drawn": series drawn}``.
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if n_cases < 2:
+        raise ValueError(f"n_cases must be >= 2, got {n_cases}")
+    rng = np.random.default_rng(seed)
+    held = {name: X.shape[0] * X.shape[1] for name, X in sources.items()}
+    raw = {
+        "sqrt": {k: float(np.sqrt(v)) for k, v in held.items()},
+        "proportional": {k: float(v) for k, v in held.items()},
+        "equal": {k: 1.0 for k in held},
+    }[weighting]
+    total = sum(raw.values())
+    shares = {k: round(n_cases * v / total) for k, v in raw.items()}
+    shares[max(shares, key=shares.get)] += n_cases - sum(shares.values())  # exact total
+    parts, counts = [], {}
+    for name, X in sources.items():
+        series = X.reshape(-1, 1, X.shape[-1])  # (B*C, 1, T), channel order within a case
+        n = shares[name]
+        if n <= len(series):
+            pick = rng.choice(len(series), size=n, replace=False)
+        else:
+            pick = np.concatenate(
+                [rng.permutation(len(series)) for _ in range(-(-n // len(series)))]
+            )[:n]
+        parts.append(_normalise_series(resize_cases(series[pick], length)))
+        counts[name] = {"held": held[name], "drawn": n}
+    corpus = np.concatenate(parts)
+    return corpus[rng.permutation(len(corpus))], counts
+
+
+class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
+    """SwAV pretrained across data sets on single channels; embeds any channel set.
+
+    Parameters
+    ----------
+    length : int
+        Points every series is resized to.
+    n_cases : int
+        Univariate series in the pretraining corpus (drawn across sources).
+    weighting : {"sqrt", "proportional", "equal"}
+        The sources' shares of the corpus (:func:`univariate_corpus`).
+    random_state : int
+        Seed of the corpus draw and of pretraining.
+    swav_params : dict, optional
+        Keyword arguments of :class:`~swav_ts.estimator.TimeSeriesSwAV` (``config``,
+        ``epochs``, ...); its defaults otherwise.
+
+    Attributes
+    ----------
+    encoder_ : TimeSeriesSwAV
+        The univariate model (one channel of ``length`` points).
+    corpus_counts_ : dict
+        Per source, series held and drawn.
+    """
+
+    def __init__(
+        self,
+        length: int = 128,
+        n_cases: int = 12000,
+        weighting: str = "sqrt",
+        random_state: int = 0,
+        swav_params: dict | None = None,
+    ):
+        self.length = length
+        self.n_cases = n_cases
+        self.weighting = weighting
+        self.random_state = random_state
+        self.swav_params = swav_params
+
+    def fit(self, X: Any, y: Any = None) -> ChannelIndependentSwAV:
+        """Pretrain on the sources in ``X`` without labels.
+
+        ``X``: ``{name: (n_cases, n_channels, n_timepoints) array}``, a list of such arrays or
+        one array; channel counts and lengths may differ between sources.
+        """
+        sources = _as_sources(X)
+        corpus, self.corpus_counts_ = univariate_corpus(
+            sources, self.length, self.n_cases, self.weighting, self.random_state
+        )
+        params = {"random_state": self.random_state, **(self.swav_params or {})}
+        self.encoder_ = TimeSeriesSwAV(**params)
+        self.encoder_.fit(corpus)
+        return self
+
+    @classmethod
+    def from_encoder(cls, encoder: TimeSeriesSwAV) -> ChannelIndependentSwAV:
+        """Wrap a fitted univariate :class:`TimeSeriesSwAV`; ``length`` is the case length it
+        was pretrained on (its ``data.context_length``)."""
+        if encoder.n_channels_ != 1:
+            raise ValueError(
+                f"a channel-independent encoder has 1 input channel; this one has "
+                f"{encoder.n_channels_}"
+            )
+        est = cls(length=int(encoder.config_.data.context_length))
+        est.encoder_ = encoder
+        est.corpus_counts_ = {}
+        return est
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed cases of any channel count: ``(n_cases, n_channels * (D + 2))``, per channel
+        the encoder's ``D`` features, the series' mean and its log standard deviation."""
+        if not hasattr(self, "encoder_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("ChannelIndependentSwAV is not fitted: call fit or load")
+        X = _check_cases(X, "X")
+        B, C, _ = X.shape
+        series = _normalise_series(resize_cases(X, self.length))
+        stats = _series_stats(X)  # (B, C, 2), of the series as given
+        Z = self.encoder_.transform(series.reshape(B * C, 1, self.length))  # (B*C, D)
+        Z = np.concatenate([Z.reshape(B, C, -1), stats], axis=-1)  # (B, C, D+2)
+        return Z.reshape(B, -1)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the univariate encoder (safetensors, :meth:`TimeSeriesSwAV.save`)."""
+        return self.encoder_.save(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ChannelIndependentSwAV:
+        """Load a model written by :meth:`save`."""
+        return cls.from_encoder(TimeSeriesSwAV.load(path))

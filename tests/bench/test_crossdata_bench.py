@@ -1,0 +1,56 @@
+"""`swav-ts bench crossdata` on the shipped UEA sets with a tiny encoder: the held-out set is
+in no corpus, the peers score beside it, finished runs are not rerun."""
+
+import pytest
+
+from swav_ts.bench import crossdata
+from swav_ts.bench.crossdata import run_lodo
+
+pytest.importorskip("aeon", reason="the bench extra (aeon)")
+
+TINY = [
+    "encoder.name=cnn3",
+    "encoder.kwargs={widths: [8, 8, 8]}",
+    "swav.feat_dim=8",
+    "swav.hidden_mlp=16",
+    "swav.n_prototypes=8",
+    "crops.n_local=0",
+    "train.epochs=2",
+    "train.batch_size=16",
+]
+
+
+@pytest.mark.slow
+def test_leave_one_set_out_pretrains_on_the_others_only(tmp_path, monkeypatch):
+    out = tmp_path / "lodo.json"
+    kwargs = dict(
+        datasets=["BasicMotions"],
+        methods=["crossdata", "minirocket"],
+        n_cases=96,
+        length=32,
+        corpus=["BasicMotions", "RacketSports"],
+        overrides=TINY,
+        out_dir=str(tmp_path),
+        threads=1,
+        json_path=str(out),
+    )
+    res = run_lodo(**kwargs)
+    runs = {r["method"]: r for r in res["runs"]}
+    assert set(runs) == {"crossdata", "minirocket"}
+    # the corpus is RacketSports alone: 151 cases x 6 channels held, all 96 drawn from it
+    assert runs["crossdata"]["corpus"] == {"RacketSports": {"held": 906, "drawn": 96}}
+    assert runs["crossdata"]["dim"] == 6 * (8 + 2)  # 6 channels x (8 features + mean, log std)
+    for r in runs.values():
+        for probe in ("lr", "ridge"):
+            accs = r["scores"][probe]
+            assert set(accs) == {1.0, 0.1}
+            assert all(0 <= a <= 1 for a in accs.values())
+    assert runs["minirocket"]["scores"]["lr"][1.0] > 0.9  # 4 classes, MiniRocket near 100 %
+    monkeypatch.setattr(crossdata, "run_crossdata", _fail)
+    assert len(run_lodo(**kwargs)["runs"]) == 2  # resumed: nothing rerun
+    with pytest.raises(ValueError, match="other settings"):
+        run_lodo(**{**kwargs, "n_cases": 97})
+
+
+def _fail(*args, **kwargs):
+    raise AssertionError("a finished result was run again")

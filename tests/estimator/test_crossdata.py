@@ -1,0 +1,91 @@
+"""The channel-independent cross-data-set encoder (swav_ts.crossdata)."""
+
+import numpy as np
+import pytest
+
+from swav_ts.crossdata import ChannelIndependentSwAV, resize_cases, univariate_corpus
+from tests.fixtures import FAST_SWAV
+
+TINY = {**FAST_SWAV, "global_length": 32, "local_length": 16}
+
+
+def _sources(seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "pen": rng.normal(size=(30, 2, 8)),  # 2 channels, 8 points
+        "imu": rng.normal(size=(20, 6, 100)) * 9.81 + 3.0,  # other units and offset
+        "ema": rng.normal(size=(10, 9, 144)),
+    }
+
+
+def test_resize_keeps_the_ends_and_interpolates_linearly():
+    x = np.array([[[0.0, 10.0, 20.0, 30.0]]], dtype=np.float32)  # (1, 1, 4), slope 10
+    y = resize_cases(x, 7)
+    np.testing.assert_allclose(y[0, 0], np.linspace(0.0, 30.0, 7), atol=1e-5)
+    np.testing.assert_allclose(resize_cases(y, 4), x, atol=1e-5)
+    with pytest.raises(ValueError, match="length must be >= 2"):
+        resize_cases(x, 1)
+
+
+@pytest.mark.parametrize(
+    "weighting, expected",
+    [
+        ("proportional", {"pen": 60, "imu": 120, "ema": 90}),  # series held: 60, 120, 90
+        ("equal", {"pen": 90, "imu": 90, "ema": 90}),
+    ],
+)
+def test_corpus_draws_sources_by_the_stated_weighting(weighting, expected):
+    corpus, counts = univariate_corpus(_sources(), length=32, n_cases=270, weighting=weighting)
+    assert corpus.shape == (270, 1, 32) and corpus.dtype == np.float32
+    assert {k: v["drawn"] for k, v in counts.items()} == expected
+    assert {k: v["held"] for k, v in counts.items()} == {"pen": 60, "imu": 120, "ema": 90}
+    # every series normalised on its own: zero mean, unit std, whatever the units
+    np.testing.assert_allclose(corpus.mean(axis=-1), 0.0, atol=1e-4)
+    np.testing.assert_allclose(corpus.std(axis=-1), 1.0, atol=1e-3)
+
+
+def test_sqrt_weighting_and_exact_total():
+    _, counts = univariate_corpus(_sources(), length=16, n_cases=101, weighting="sqrt")
+    drawn = {k: v["drawn"] for k, v in counts.items()}
+    assert sum(drawn.values()) == 101
+    share = np.sqrt([60, 120, 90]) / np.sqrt([60, 120, 90]).sum() * 101
+    np.testing.assert_allclose([drawn["pen"], drawn["imu"], drawn["ema"]], share, atol=1.0)
+    with pytest.raises(ValueError, match="weighting must be one of"):
+        univariate_corpus(_sources(), weighting="uniform")
+
+
+def test_one_model_embeds_any_channel_count_and_a_case_alone_as_in_a_batch(tmp_path):
+    sources = _sources()
+    model = ChannelIndependentSwAV(length=32, n_cases=64, swav_params=TINY).fit(sources)
+    D = model.encoder_.n_features_out_
+    rng = np.random.default_rng(1)
+    for C, T in ((1, 50), (2, 8), (3, 128), (6, 100), (9, 144)):
+        X = rng.normal(size=(5, C, T)).astype(np.float32)
+        Z = model.transform(X)
+        assert Z.shape == (5, C * (D + 2)) and np.isfinite(Z).all()
+        np.testing.assert_allclose(model.transform(X[2:3]), Z[2:3], rtol=1e-4, atol=1e-5)
+    # the mean and log std of each channel are kept as its last two features
+    X = rng.normal(size=(4, 3, 40)).astype(np.float32) * 2.0 + 5.0
+    Z = model.transform(X).reshape(4, 3, D + 2)
+    np.testing.assert_allclose(Z[..., -2], X.mean(-1), rtol=1e-4)
+    np.testing.assert_allclose(Z[..., -1], np.log(X.std(-1)), rtol=1e-4, atol=1e-5)
+    # round trip through the univariate encoder's file
+    again = ChannelIndependentSwAV.load(model.save(tmp_path / "ci.safetensors"))
+    assert again.length == 32
+    np.testing.assert_allclose(again.transform(X), model.transform(X), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_input_is_named():
+    model = ChannelIndependentSwAV()
+    with pytest.raises(ValueError, match="source 'pen': expected an array"):
+        model.fit({"pen": np.zeros((3, 8))})
+    bad = np.zeros((3, 2, 8))
+    bad[1, 1, 4] = np.nan
+    with pytest.raises(ValueError, match="source 'pen': non-finite value at case 1, channel 1"):
+        model.fit({"pen": bad})
+    with pytest.raises(ValueError, match="no sources"):
+        model.fit({})
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        model.transform(np.zeros((1, 1, 8)))
