@@ -63,6 +63,9 @@ def run_pretrained_benchmark(
     if minirocket:
         from aeon.transformations.collection.convolution_based import MiniRocket
 
+        from swav_ts.evaluation.minirocket import use_workqueue_threads
+
+        use_workqueue_threads()
         peer = MiniRocket(random_state=0, n_jobs=threads).fit(Xtr.astype(np.float32))
         result["minirocket_transform_s"] = _best_time(
             lambda: peer.transform(timed.astype(np.float32)), repeats

@@ -16,13 +16,30 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MINIROCKET_MIN_LENGTH", "run_minirocket"]
+__all__ = ["MINIROCKET_MIN_LENGTH", "run_minirocket", "use_workqueue_threads"]
 
 logger = logging.getLogger(__name__)
 
 
 #: aeon's MiniRocket refuses series shorter than this (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
+
+
+def use_workqueue_threads() -> str:
+    """Run numba's parallel loops (aeon's MiniRocket) on numba's own ``workqueue`` threads,
+    unless the user chose a threading layer (``NUMBA_THREADING_LAYER``).
+
+    With numba's default choice, the OpenMP layer, a worker thread stays busy after the
+    transform and slows every later torch computation in the process: a SwAV fit run after
+    MiniRocket took 1.7x as long as the same fit before it (and a pretraining of the
+    leave-one-out benchmark about 3x), which would distort every time a benchmark reports
+    beside MiniRocket. Must run before numba's first parallel call; returns the layer asked.
+    """
+    import numba
+
+    if numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+    return str(numba.config.THREADING_LAYER)
 
 
 def run_minirocket(
@@ -51,6 +68,7 @@ def run_minirocket(
         raise ImportError(
             'the MiniRocket peer needs the aeon package: pip install "swav-ts[bench]"'
         ) from None
+    use_workqueue_threads()
     length = X_train.shape[2]
     padded_to = MINIROCKET_MIN_LENGTH if length < MINIROCKET_MIN_LENGTH else None
 

@@ -1,5 +1,7 @@
 """The MiniRocket peer is aeon's transform, unchanged (padding short series as aeon asks)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -30,3 +32,21 @@ def test_minirocket_peer_pads_short_series_with_zeros():
     padded = np.pad(X, ((0, 0), (0, 0), (0, 1)))
     ref = aeon_minirocket.MiniRocket(random_state=0).fit(padded).transform(padded)
     np.testing.assert_array_equal(res["embeddings"][0], ref.astype(np.float32))
+
+
+def test_minirocket_runs_on_numba_workqueue_threads():
+    """numba's OpenMP layer leaves a busy thread that slows later torch work (1.7x measured):
+    MiniRocket must run on the workqueue layer unless the user chose a layer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, numba\n"
+        "from swav_ts.evaluation.minirocket import run_minirocket\n"
+        "run_minirocket(np.random.default_rng(0).normal(size=(6, 2, 20)), embed=[])\n"
+        "print(numba.threading_layer())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "workqueue"
