@@ -29,7 +29,15 @@ import numpy as np
 import torch
 
 from swav_ts.bench.common import machine_info, output_file, write_json
-from swav_ts.bench.panel import FRACTIONS, PANEL, PROBES, panel_table, score_set, summarise
+from swav_ts.bench.panel import (
+    FRACTIONS,
+    PANEL,
+    PROBES,
+    panel_table,
+    record_run,
+    score_set,
+    summarise,
+)
 
 METHODS = ("crossdata", "minirocket", "per-set")
 
@@ -167,16 +175,7 @@ def run_lodo(
                     res.pop("config")
                 else:
                     res = run_peer("minirocket", data, seed, threads)
-                Ztr, Zte = res.pop("embeddings")
-                res.update(
-                    dataset=heldout,
-                    method=method,
-                    seed=seed,
-                    dim=int(Ztr.shape[1]),
-                    scores=score_heldout(Ztr, Zte, data),
-                )
-                runs.append(res)
-                write_json(result, path)
+                record_run(result, path, res, heldout, method, seed, data, score_heldout)
     result["summary"] = summarise([result])
     write_json(result, path)
     return result

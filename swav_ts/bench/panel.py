@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,19 +220,34 @@ def run_panel(
                     res = run_swav_defaults(data, seed, overrides, run_dir)
                 else:
                     res = run_peer(method, data, seed, threads)
-                Ztr, Zte = res.pop("embeddings")
-                res.update(
-                    dataset=name,
-                    method=method,
-                    seed=seed,
-                    dim=int(Ztr.shape[1]),
-                    scores=score_set(Ztr, Zte, data),
-                )
-                runs.append(res)
-                write_json(result, path)
+                record_run(result, path, res, name, method, seed, data, score_set)
     result["summary"] = summarise([result])
     write_json(result, path)
     return result
+
+
+def record_run(
+    result: dict[str, Any],
+    path: Path,
+    res: dict[str, Any],
+    dataset: str,
+    method: str,
+    seed: int,
+    data: dict[str, Any],
+    scorer: Callable[[np.ndarray, np.ndarray | None, dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Score a finished run's embeddings with ``scorer(Ztr, Zte, data)``, append it to
+    ``result["runs"]`` and write the JSON, so an interrupted benchmark resumes after it."""
+    Ztr, Zte = res.pop("embeddings")
+    res.update(
+        dataset=dataset,
+        method=method,
+        seed=seed,
+        dim=int(Ztr.shape[1]),
+        scores=scorer(Ztr, Zte, data),
+    )
+    result["runs"].append(res)
+    write_json(result, path)
 
 
 # ------------------------------------------------------------------------------ speed

@@ -30,10 +30,10 @@ def use_workqueue_threads() -> str:
     unless the user chose a threading layer (``NUMBA_THREADING_LAYER``).
 
     With numba's default choice, the OpenMP layer, a worker thread stays busy after the
-    transform and slows every later torch computation in the process: a SwAV fit run after
-    MiniRocket took 1.7x as long as the same fit before it (and a pretraining of the
-    leave-one-out benchmark about 3x), which would distort every time a benchmark reports
-    beside MiniRocket. Must run before numba's first parallel call; returns the layer asked.
+    transform and slows every later torch computation in the process (the pretrainings of
+    ``swav-ts bench crossdata`` took about 3x as long after MiniRocket as before it), which
+    would distort every time a benchmark reports beside MiniRocket. Must run before numba's
+    first parallel call; returns the layer asked.
     """
     import numba
 

@@ -135,12 +135,15 @@ def adapt_to_data(
             change("encoder.kwargs", {**data["encoder"]["kwargs"], "stride": cap}, why)
     # ---------------- 2. every view at least as long as the encoder's shortest input
     min_length = int(_built_encoder(data["encoder"]).min_length)
-    if crops["global_length"] < min_length:
+    context = int(data["data"]["context_length"])  # the case length for window data
+    if context < min_length:
         raise ValueError(
             f"the encoder {data['encoder']['name']!r} needs at least {min_length} time points; "
-            f"the views are {crops['global_length']} long (the series or data.context_length "
-            "is too short): choose an encoder for short series, e.g. encoder.name=tcn"
+            f"the contexts are {context} long (the series or data.context_length is too "
+            "short): choose an encoder for short series, e.g. encoder.name=tcn"
         )
+    if crops["global_length"] < min_length:  # a fraction of a short case (rule 1)
+        change("crops.global_length", min_length, f"the encoder needs {min_length} time points")
     if crops["n_local"] > 0 and crops["local_length"] < min_length:
         change("crops.local_length", min_length, f"the encoder needs {min_length} time points")
     # ---------------- 3. small data, defaults only (before 2, which caps what it sets)

@@ -221,12 +221,12 @@ def test_builtin_defaults_adapt_to_small_data_but_explicit_values_are_kept():
     "n_timepoints, explicit, stride",
     [
         (128, False, 4),  # local views of 48 steps: 12 positions at stride 4
-        (100, False, 4),  # locals of 48 (at most half the case)
-        (45, False, 2),  # locals of 22: 11 positions at stride 2
-        (30, False, 1),  # locals of 15: stride 2 would leave 7
+        (100, False, 4),  # locals of 37 (at most 0.375 of the case): 9 positions
+        (45, False, 2),  # locals of 16: 8 positions at stride 2
+        (30, False, 1),  # locals of 11: stride 2 would leave 5
         (8, False, 1),
-        (30, True, 4),  # chosen by the user: kept while it can work (15 >= 2 x 4)
-        (12, True, 3),  # locals of 6: 2 x 4 steps would not fit, lowered to 3
+        (30, True, 4),  # chosen by the user: kept while it can work (11 >= 2 x 4)
+        (12, True, 2),  # locals of 4: 2 x 4 steps would not fit, lowered to 2
     ],
 )
 def test_tcn_stride_fits_the_shortest_view(n_timepoints, explicit, stride):
@@ -284,17 +284,20 @@ def test_a_named_accelerometer_is_rotated_by_default(caplog):
 
 
 def test_views_are_lengthened_to_the_encoders_minimum():
-    """PenDigits-sized cases (8 steps): local views of half a case would be shorter than
+    """PenDigits-sized cases (8 steps): views of a fraction of a case would be shorter than
     cnn3's 8-step minimum; they are lengthened, and a case shorter than it is a clear error."""
     from swav_ts.timeseries.adapt import adapt_to_data
 
     cfg, keys = TimeSeriesSwAV(encoder="cnn3").requested_config()
     adapted, changes = adapt_to_data(cfg, 500, 8, keys)
     assert adapted.crops.local_length == 8, changes
-    assert "crops.local_length: 4 -> 8 (the encoder needs 8 time points)" in changes
+    assert "crops.local_length: 3 -> 8 (the encoder needs 8 time points)" in changes
     X = np.random.default_rng(0).standard_normal((40, 2, 8)).astype(np.float32)
     small = {"widths": [4, 4, 4]}
     est = TimeSeriesSwAV(encoder="cnn3", encoder_kwargs=small, epochs=1, random_state=0).fit(X)
     assert est.transform(X).shape == (40, 4)
-    with pytest.raises(ValueError, match="needs at least 8 time points; the views are 6 long"):
+    # global views of 0.8 of a case (6 steps) are lengthened to the minimum the case allows
+    assert adapted.crops.global_length == 8, changes
+    assert "crops.global_length: 6 -> 8 (the encoder needs 8 time points)" in changes
+    with pytest.raises(ValueError, match="needs at least 8 time points; the contexts are 6 long"):
         adapt_to_data(cfg, 500, 6, keys)

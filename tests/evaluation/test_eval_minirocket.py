@@ -35,8 +35,8 @@ def test_minirocket_peer_pads_short_series_with_zeros():
 
 
 def test_minirocket_runs_on_numba_workqueue_threads():
-    """numba's OpenMP layer leaves a busy thread that slows later torch work (1.7x measured):
-    MiniRocket must run on the workqueue layer unless the user chose a layer."""
+    """numba's OpenMP layer leaves a busy thread that slows later torch work (about 3x in
+    bench crossdata): MiniRocket must run on the workqueue layer unless the user chose one."""
     import subprocess
     import sys
 
