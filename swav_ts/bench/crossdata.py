@@ -38,6 +38,7 @@ from swav_ts.bench.panel import (
     score_set,
     summarise,
 )
+from swav_ts.crossdata import WEIGHTINGS
 
 METHODS = ("crossdata", "minirocket", "per-set")
 
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--n-cases", type=int, default=12000, dest="n_cases")
-    p.add_argument("--weighting", default="sqrt", choices=("sqrt", "proportional", "equal"))
+    p.add_argument("--weighting", default="sqrt", choices=WEIGHTINGS)
     p.add_argument("--length", type=int, default=128)
     p.add_argument("--corpus", nargs="+", default=list(PANEL), choices=PANEL)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")

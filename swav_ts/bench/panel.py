@@ -288,7 +288,7 @@ def time_candidate(
                                    stop_after_iters=n)  # fmt: skip
                     elapsed.append(time.perf_counter() - t0)
                 per_step[label].append((elapsed[1] - elapsed[0]) / (iters[1] - iters[0]))
-                steps[label] = _total_steps(res.config, data["pretrain_on"])
+                steps[label] = _total_steps(res)
         row: dict[str, Any] = {"dataset": name}
         for label in configs:
             row[f"{label}_s_per_step"] = min(per_step[label])
@@ -298,15 +298,11 @@ def time_candidate(
     return rows
 
 
-def _total_steps(config: Any, pretrain_on: Any) -> int:
-    """Optimisation steps of a whole pretraining: epochs x contexts // batch (window data;
-    continuous recordings are cut into contexts as the run does)."""
-    if isinstance(pretrain_on, np.ndarray):
-        n_contexts = len(pretrain_on)
-    else:
-        ctx, stride = config.data.context_length, config.data.stride
-        n_contexts = sum(max(0, (r.signals.shape[-1] - ctx) // stride + 1) for r in pretrain_on)
-    return config.train.epochs * max(1, n_contexts // config.train.batch_size)
+def _total_steps(result: Any) -> int:
+    """Optimisation steps of the whole pretraining a :class:`PretrainResult` was configured
+    for (one process): epochs x contexts // batch."""
+    train = result.config.train
+    return train.epochs * max(1, result.n_contexts // train.batch_size)
 
 
 # ------------------------------------------------------------------------------ reporting

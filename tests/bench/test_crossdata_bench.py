@@ -5,19 +5,12 @@ import pytest
 
 from swav_ts.bench import crossdata
 from swav_ts.bench.crossdata import run_lodo
+from tests.bench.test_panel_bench import TINY as PANEL_TINY
 
 pytest.importorskip("aeon", reason="the bench extra (aeon)")
 
-TINY = [
-    "encoder.name=cnn3",
-    "encoder.kwargs={widths: [8, 8, 8]}",
-    "swav.feat_dim=8",
-    "swav.hidden_mlp=16",
-    "swav.n_prototypes=8",
-    "crops.n_local=0",
-    "train.epochs=2",
-    "train.batch_size=16",
-]
+# the panel test's tiny candidate, with its prototypes and length given (used as explicit here)
+TINY = [*PANEL_TINY, "swav.n_prototypes=8", "train.epochs=2", "train.batch_size=16"]
 
 
 @pytest.mark.slow
