@@ -15,15 +15,23 @@ encoder on all of them and embeds any of them with the same weights (docs/crossd
    share is proportional to the square root of the series it holds; ``"proportional"``;
    ``"equal"``).
 4. **Embed**: a case of ``C`` channels gives, per channel, the encoder's ``D`` features plus
-   its mean and log standard deviation, concatenated in channel order:
-   ``(n_cases, C * (D + 2))``. The same weights embed 2, 3, 6 or 9 channels.
+   its mean and log standard deviation, ``(n_cases, C, D + 2)``, read out (``readout``) as
 
-Channel order carries the channel identity for the probe trained on top; the encoder itself
+   * ``"concat"``: concatenated in channel order, ``(n_cases, C * (D + 2))``;
+   * ``"mean-max"``: the ``D`` features averaged and maximised over the channels, then every
+     channel's mean and log standard deviation, ``(n_cases, 2 * D + 2 * C)``;
+   * ``"mean"``: averaged only, ``(n_cases, D + 2 * C)``.
+
+   The same weights embed 2, 3, 6 or 9 channels.
+
+With ``"concat"`` the channel order carries the channel identity for the probe trained on
+top; the pooled readouts keep it only in the per-channel mean and spread. The encoder itself
 never sees which sensor a series came from.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,11 +40,21 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from swav_ts.estimator import TimeSeriesSwAV
+from swav_ts.estimator import MODEL_FORMAT, TimeSeriesSwAV
+from swav_ts.model_file import read_model_file, write_model_file
 
-__all__ = ["WEIGHTINGS", "ChannelIndependentSwAV", "resize_cases", "univariate_corpus"]
+__all__ = [
+    "READOUTS",
+    "WEIGHTINGS",
+    "ChannelIndependentSwAV",
+    "read_out",
+    "resize_cases",
+    "univariate_corpus",
+]
 
 WEIGHTINGS = ("sqrt", "proportional", "equal")
+READOUTS = ("concat", "mean-max", "mean")
+CROSSDATA_KEY = "swav_ts.channel_independent"  # metadata key of a saved model
 _STD_FLOOR = 1e-8  # a constant channel: log std = log(1e-8), the series itself all zeros
 
 
@@ -90,6 +108,29 @@ def _normalise_series(X: np.ndarray) -> np.ndarray:
     """Every series of ``X`` (B, C, T) to zero mean and unit standard deviation."""
     std = np.maximum(X.std(axis=-1, keepdims=True), _STD_FLOOR)
     return ((X - X.mean(axis=-1, keepdims=True)) / std).astype(np.float32)
+
+
+def read_out(F: np.ndarray, readout: str) -> np.ndarray:
+    """A case's embedding from its per-channel features.
+
+    Parameters
+    ----------
+    F : ndarray (B, C, D + 2)
+        Per channel the encoder's ``D`` features, then the series' mean and log std.
+    readout : {"concat", "mean-max", "mean"}
+
+    Returns
+    -------
+    ndarray (B, C * (D + 2)), (B, 2 * D + 2 * C) or (B, D + 2 * C)
+    """
+    if readout not in READOUTS:
+        raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+    B = F.shape[0]
+    if readout == "concat":
+        return F.reshape(B, -1)
+    Z, stats = F[..., :-2], F[..., -2:]  # (B, C, D), (B, C, 2)
+    pooled = [Z.mean(axis=1)] if readout == "mean" else [Z.mean(axis=1), Z.max(axis=1)]
+    return np.concatenate([*pooled, stats.reshape(B, -1)], axis=1)
 
 
 def _as_sources(sources: Any) -> dict[str, np.ndarray]:
@@ -176,6 +217,8 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         The sources' shares of the corpus (:func:`univariate_corpus`).
     random_state : int
         Seed of the corpus draw and of pretraining.
+    readout : {"concat", "mean-max", "mean"}
+        How the per-channel features become one embedding (:func:`read_out`).
     swav_params : dict, optional
         Keyword arguments of :class:`~swav_ts.estimator.TimeSeriesSwAV` (``config``,
         ``epochs``, ...); its defaults otherwise.
@@ -194,12 +237,14 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         n_cases: int = 12000,
         weighting: str = "sqrt",
         random_state: int = 0,
+        readout: str = "concat",
         swav_params: dict | None = None,
     ):
         self.length = length
         self.n_cases = n_cases
         self.weighting = weighting
         self.random_state = random_state
+        self.readout = readout
         self.swav_params = swav_params
 
     def fit(self, X: Any, y: Any = None) -> ChannelIndependentSwAV:
@@ -208,6 +253,8 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         ``X``: ``{name: (n_cases, n_channels, n_timepoints) array}``, a list of such arrays or
         one array; channel counts and lengths may differ between sources.
         """
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
         sources = _as_sources(X)
         corpus, self.corpus_counts_ = univariate_corpus(
             sources, self.length, self.n_cases, self.weighting, self.random_state
@@ -218,7 +265,9 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         return self
 
     @classmethod
-    def from_encoder(cls, encoder: TimeSeriesSwAV) -> ChannelIndependentSwAV:
+    def from_encoder(
+        cls, encoder: TimeSeriesSwAV, readout: str = "concat"
+    ) -> ChannelIndependentSwAV:
         """Wrap a fitted univariate :class:`TimeSeriesSwAV`; ``length`` is the case length it
         was pretrained on (its ``data.context_length``)."""
         if encoder.n_channels_ != 1:
@@ -226,14 +275,14 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
                 f"a channel-independent encoder has 1 input channel; this one has "
                 f"{encoder.n_channels_}"
             )
-        est = cls(length=int(encoder.config_.data.context_length))
+        est = cls(length=int(encoder.config_.data.context_length), readout=readout)
         est.encoder_ = encoder
         est.corpus_counts_ = {}
         return est
 
-    def transform(self, X: Any) -> np.ndarray:
-        """Embed cases of any channel count: ``(n_cases, n_channels * (D + 2))``, per channel
-        the encoder's ``D`` features, the series' mean and its log standard deviation."""
+    def channel_features(self, X: Any) -> np.ndarray:
+        """Per channel of every case, the encoder's ``D`` features, then the series' mean and
+        log standard deviation: ``(n_cases, n_channels, D + 2)``."""
         if not hasattr(self, "encoder_"):
             from sklearn.exceptions import NotFittedError
 
@@ -243,14 +292,39 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         series = _normalise_series(resize_cases(X, self.length))
         stats = _series_stats(X)  # (B, C, 2), of the series as given
         Z = self.encoder_.transform(series.reshape(B * C, 1, self.length))  # (B*C, D)
-        Z = np.concatenate([Z.reshape(B, C, -1), stats], axis=-1)  # (B, C, D+2)
-        return Z.reshape(B, -1)
+        return np.concatenate([Z.reshape(B, C, -1), stats], axis=-1)  # (B, C, D+2)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed cases of any channel count, read out as ``readout`` says (:func:`read_out`;
+        ``"concat"``: ``(n_cases, n_channels * (D + 2))``)."""
+        return read_out(self.channel_features(X), self.readout)
 
     def save(self, path: str | Path) -> Path:
-        """Write the univariate encoder (safetensors, :meth:`TimeSeriesSwAV.save`)."""
-        return self.encoder_.save(path)
+        """Write the univariate encoder (safetensors, as :meth:`TimeSeriesSwAV.save`) with this
+        model's settings and corpus counts in the metadata."""
+        if not hasattr(self, "encoder_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("ChannelIndependentSwAV is not fitted: call fit or load")
+        own = {
+            "length": self.length,
+            "n_cases": self.n_cases,
+            "weighting": self.weighting,
+            "random_state": self.random_state,
+            "readout": self.readout,
+            "corpus_counts": self.corpus_counts_,
+        }
+        meta = {**self.encoder_._metadata(), CROSSDATA_KEY: json.dumps(own)}
+        return write_model_file(path, self.encoder_.model_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> ChannelIndependentSwAV:
-        """Load a model written by :meth:`save`."""
-        return cls.from_encoder(TimeSeriesSwAV.load(path))
+        """Load a model written by :meth:`save` (or a univariate :class:`TimeSeriesSwAV`'s
+        file, read out by ``"concat"``)."""
+        meta, _, _ = read_model_file(path, MODEL_FORMAT, cls.__name__)
+        est = cls.from_encoder(TimeSeriesSwAV.load(path))
+        if CROSSDATA_KEY in meta:
+            own = json.loads(meta[CROSSDATA_KEY])
+            est.corpus_counts_ = own.pop("corpus_counts")
+            est.set_params(**own)
+        return est

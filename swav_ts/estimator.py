@@ -497,14 +497,17 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         """Write weights (with the input standardisation) as safetensors, no pickle; config,
         channel names, rate and version as JSON metadata in the same file."""
         self._check_fitted()
-        meta = {
+        return write_model_file(path, self.model_, self._metadata())
+
+    def _metadata(self) -> dict[str, str]:
+        """What :meth:`load` reads back, as JSON strings (safetensors metadata)."""
+        return {
             "format": MODEL_FORMAT,
             "config": json.dumps(to_dict(self.config_)),
             "params": json.dumps(_jsonable_params(self.get_params(deep=False))),
             "contract": json.dumps(self.contract_.to_dict()),
             "history": json.dumps(self.history_),
         }
-        return write_model_file(path, self.model_, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> TimeSeriesSwAV:

@@ -38,18 +38,24 @@ from swav_ts.bench.panel import (
     score_set,
     summarise,
 )
-from swav_ts.crossdata import WEIGHTINGS
+from swav_ts.crossdata import READOUTS, WEIGHTINGS, read_out
 
 METHODS = ("crossdata", "minirocket", "per-set")
+HAPT_SPLITS = ("test", "validation")
 
 
-def load_set(name: str, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
-    """A panel set as :func:`swav_ts.bench.panel.load_panel_set` gives it, except that HAPT
-    holds its test subjects' windows (scored once per method) instead of validation folds."""
+def load_set(
+    name: str, data_dirs: Sequence[str | Path], hapt_split: str = "test"
+) -> dict[str, Any]:
+    """A panel set as :func:`swav_ts.bench.panel.load_panel_set` gives it (HAPT scored on
+    subject-wise validation folds of its training subjects); with ``hapt_split="test"`` HAPT
+    holds its test subjects' windows instead (scored once per method)."""
     from swav_ts.bench.panel import load_panel_set
 
+    if hapt_split not in HAPT_SPLITS:
+        raise ValueError(f"hapt_split must be one of {HAPT_SPLITS}, got {hapt_split!r}")
     data = load_panel_set(name, data_dirs)
-    if name == "HAPT":
+    if name == "HAPT" and hapt_split == "test":
         from swav_ts.data.hapt import load_hapt
 
         data["Xte"], data["yte"], _ = load_hapt("test")
@@ -57,8 +63,9 @@ def load_set(name: str, data_dirs: Sequence[str | Path]) -> dict[str, Any]:
 
 
 def score_heldout(Ztr: np.ndarray, Zte: np.ndarray, data: dict[str, Any]) -> dict[str, Any]:
-    """``{probe: {fraction: accuracy}}`` on the held-out set's test cases."""
-    if data["name"] == "HAPT":
+    """``{probe: {fraction: accuracy}}`` on the held-out set's test cases (HAPT's validation
+    folds when it holds no test windows)."""
+    if data["name"] == "HAPT" and data["Xte"] is not None:
         from swav_ts.bench.hapt import score
 
         return score(Ztr, data["ytr"], data["groups"], Zte, data["yte"], "test", FRACTIONS,
@@ -74,10 +81,13 @@ def run_crossdata(
     weighting: str,
     length: int,
     overrides: Sequence[str] = (),
+    model_path: Path | None = None,
 ) -> dict[str, Any]:
-    """Pretrain on the training splits of every set in ``sets`` but ``heldout``; embed
-    ``heldout``. ``overrides``: ``key=value`` settings of the univariate SwAV (defaults
-    otherwise)."""
+    """Pretrain on the training splits of every set in ``sets`` but ``heldout``; give the
+    held-out set's per-channel features (``ChannelIndependentSwAV.channel_features``), for
+    every readout to use. ``overrides``: ``key=value`` settings of the univariate SwAV
+    (defaults otherwise). ``model_path``: where the model is saved, and loaded from instead
+    of pretrained when it is already there (its settings and corpus must match)."""
     from swav_ts.bench.common import resolve_config
     from swav_ts.crossdata import ChannelIndependentSwAV
 
@@ -92,18 +102,55 @@ def run_crossdata(
         swav_params={"config": resolve_config(overrides)} if overrides else None,
     )
     t0 = time.perf_counter()
-    model.fit(sources)
+    run: dict[str, Any] = {}
+    if model_path is not None and model_path.is_file():
+        model = _load_matching(model_path, model, sorted(sources), overrides)
+        run["loaded_from"] = str(model_path)
+    else:
+        model.fit(sources)
+        if model_path is not None:
+            model.save(model_path)
+            model_path.with_suffix(".json").write_text(
+                json.dumps({"overrides": list(overrides)}), encoding="utf-8"
+            )
     fit_s = time.perf_counter() - t0
     data = sets[heldout]
     t1 = time.perf_counter()
-    Ztr, Zte = model.transform(data["Xtr"]), model.transform(data["Xte"])
+    Ftr = model.channel_features(data["Xtr"])
+    Fte = None if data["Xte"] is None else model.channel_features(data["Xte"])
     return {
+        **run,
         "fit_s": fit_s,
         "time_s": fit_s + time.perf_counter() - t1,
         "corpus": model.corpus_counts_,
-        "changes": list(model.encoder_.fit_changes_),
-        "embeddings": (Ztr, Zte),
+        "changes": list(getattr(model.encoder_, "fit_changes_", [])),
+        "features": (Ftr, Fte),
     }
+
+
+def _load_matching(path: Path, want: Any, corpus: list[str], overrides: Sequence[str]) -> Any:
+    """The model saved at ``path``, or a clear error when it was pretrained otherwise."""
+    from swav_ts.crossdata import ChannelIndependentSwAV
+
+    got = ChannelIndependentSwAV.load(path)
+    side = path.with_suffix(".json")
+    saved = json.loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
+    keys = ("length", "n_cases", "weighting", "random_state")
+    have = {k: getattr(got, k) for k in keys} | {
+        "corpus": sorted(got.corpus_counts_),
+        "overrides": saved.get("overrides"),
+    }
+    need = {k: getattr(want, k) for k in keys} | {
+        "corpus": corpus,
+        "overrides": list(overrides),
+    }
+    if have != need:
+        diff = {k: (have[k], need[k]) for k in need if have[k] != need[k]}
+        raise ValueError(
+            f"{path} was pretrained with other settings (saved, wanted: {diff}); name another "
+            "--models folder or delete the file"
+        )
+    return got
 
 
 def run_lodo(
@@ -115,6 +162,9 @@ def run_lodo(
     length: int = 128,
     corpus: Sequence[str] = PANEL,
     overrides: Sequence[str] = (),
+    readouts: Sequence[str] = ("concat",),
+    hapt_split: str = "test",
+    models_dir: str | None = None,
     data_dirs: Sequence[str] = (),
     out_dir: str = "runs/bench_crossdata",
     threads: int = 2,
@@ -125,17 +175,23 @@ def run_lodo(
 
     ``corpus``: the sets whose training splits the cross-data-set encoder pretrains on (the
     held-out one always left out); ``overrides``: ``key=value`` settings for both SwAV
-    methods (the defaults otherwise; the per-set model treats them as defaults)."""
+    methods (the defaults otherwise; the per-set model treats them as defaults);
+    ``readouts``: the cross-data-set embeddings scored from one pretraining (one readout:
+    the method ``crossdata``; several: ``crossdata-<readout>`` each); ``hapt_split``: HAPT
+    scored on its test subjects or on the validation folds of its training subjects (for
+    choosing a design); ``models_dir``: the cross-data-set models are saved there as
+    ``<held-out>-seed<seed>.safetensors`` and loaded instead of pretrained when present."""
     from swav_ts.bench.panel import run_peer, run_swav_defaults
     from swav_ts.bench.uea import default_uea_dir
 
     bad = sorted(set(methods) - set(METHODS)) + sorted(set(datasets) - set(PANEL))
-    bad += sorted(set(corpus) - set(PANEL))
-    if bad:
+    bad += sorted(set(corpus) - set(PANEL)) + sorted(set(readouts) - set(READOUTS))
+    if bad or not readouts:
         raise ValueError(
-            f"unknown method or set {bad[0]!r}; methods: {', '.join(METHODS)}; "
-            f"sets: {', '.join(PANEL)}"
+            f"unknown method, set or readout {bad[0] if bad else None!r}; methods: "
+            f"{', '.join(METHODS)}; sets: {', '.join(PANEL)}; readouts: {', '.join(READOUTS)}"
         )
+    names = {r: "crossdata" if len(readouts) == 1 else f"crossdata-{r}" for r in readouts}
     torch.set_num_threads(threads)
     dirs = [str(default_uea_dir()), *data_dirs]
     path = Path(json_path) if json_path else Path(out_dir) / "crossdata.json"
@@ -145,6 +201,8 @@ def run_lodo(
         "length": length,
         "corpus": list(corpus),
         "overrides": list(overrides),
+        "readouts": list(readouts),
+        "hapt_split": hapt_split,
     }
     result: dict[str, Any] = {"benchmark": "crossdata", "label": "lodo", "settings": settings}
     if path.is_file():
@@ -161,16 +219,33 @@ def run_lodo(
     for heldout in datasets:
         for method in methods:
             for seed in seeds[:1] if method == "minirocket" else seeds:
-                if (heldout, method, seed) in done:
+                wanted = list(names.values()) if method == "crossdata" else [method]
+                if all((heldout, m, seed) in done for m in wanted):
                     continue
                 for name in {*corpus, heldout} - set(sets):
-                    sets[name] = load_set(name, dirs)
+                    sets[name] = load_set(name, dirs, hapt_split)
                 data = sets[heldout]
                 if method == "crossdata":
                     pool = {name: sets[name] for name in corpus if name != heldout}
                     pool[heldout] = data  # left out of the corpus by run_crossdata
-                    res = run_crossdata(heldout, pool, seed, n_cases, weighting, length, overrides)
-                elif method == "per-set":
+                    model_path = (
+                        Path(models_dir) / f"{heldout}-seed{seed}.safetensors"
+                        if models_dir
+                        else None
+                    )
+                    res = run_crossdata(
+                        heldout, pool, seed, n_cases, weighting, length, overrides, model_path
+                    )
+                    Ftr, Fte = res.pop("features")
+                    for readout, name in names.items():
+                        Z = (
+                            read_out(Ftr, readout),
+                            None if Fte is None else read_out(Fte, readout),
+                        )
+                        one = {**res, "readout": readout, "embeddings": Z}
+                        record_run(result, path, one, heldout, name, seed, data, score_heldout)
+                    continue
+                if method == "per-set":
                     run_dir = Path(out_dir) / "per-set" / heldout / f"seed{seed}"
                     res = run_swav_defaults(data, seed, overrides, run_dir)
                     res.pop("config")
@@ -197,6 +272,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--length", type=int, default=128)
     p.add_argument("--corpus", nargs="+", default=list(PANEL), choices=PANEL)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    p.add_argument("--readouts", nargs="+", default=["concat"], choices=READOUTS)
+    p.add_argument("--hapt-split", default="test", choices=HAPT_SPLITS, dest="hapt_split")
+    p.add_argument(
+        "--models", default=None, dest="models_dir", help="save (and reuse) the pretrained models"
+    )
     p.add_argument("--data-dir", nargs="*", default=[], dest="data_dirs")
     p.add_argument("--out", default="runs/bench_crossdata", dest="out_dir")
     p.add_argument("--threads", type=int, default=2)
