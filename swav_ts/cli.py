@@ -88,6 +88,49 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
+    from swav_ts.core.config import load_config
+    from swav_ts.crossdata import READOUTS, WEIGHTINGS, ChannelIndependentSwAV, read_source
+    from swav_ts.timeseries.config import TimeSeriesConfig
+
+    for option, value, valid in (
+        ("--weighting", args.weighting, WEIGHTINGS),
+        ("--readout", args.readout, READOUTS),
+    ):
+        if value not in valid:
+            raise ValueError(f"{option} {value!r}: choose one of {', '.join(valid)}")
+    sources = {}
+    for spec in args.source:
+        name, sep, where = spec.partition("=")
+        if not sep or not name or not where:
+            raise ValueError(f"--source {spec!r}: give NAME=PATH, e.g. --source imu='logs/*.csv'")
+        if name in sources:
+            raise ValueError(f"--source {name!r} is given twice; name each source once")
+        sources[name] = read_source(
+            where,
+            args.length,
+            args.window_s,
+            time_col=args.time_col,
+            time_unit=args.time_unit,
+        )
+        print(f"source {name}: {sources[name].shape[0]} cases x {sources[name].shape[1]} channels")
+    swav = None
+    if args.config or args.set:
+        swav = {"config": load_config(TimeSeriesConfig, args.config, args.set)}
+    model = ChannelIndependentSwAV(
+        length=args.length,
+        n_cases=args.n_cases,
+        weighting=args.weighting,
+        random_state=args.seed,
+        readout=args.readout,
+        swav_params=swav,
+    ).fit(sources)
+    path = model.save(args.out)
+    drawn = ", ".join(f"{k} {v['drawn']} of {v['held']}" for k, v in model.corpus_counts_.items())
+    print(f"pretrained on {args.n_cases} series ({drawn}); model saved to {path}")
+    return 0
+
+
 def _strict(cls, raw: dict, where: str):
     from swav_ts.core.config import from_dict
 
@@ -130,15 +173,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from swav_ts.crossdata import ChannelIndependentSwAV
     from swav_ts.data.sources import RECORDING_SUFFIXES, resolve_source
 
     est = _load_embedder(args.model, "embed")
-    contract = est.contract_
     out = Path(args.out)
     if out.suffix not in (".npy", ".parquet", ".pq"):
         raise ValueError(f"--out {out}: use a .npy or .parquet file")
     if out.suffix != ".npy":
         _require_parquet(out)
+    if isinstance(est, ChannelIndependentSwAV):
+        Z, ids, starts = _embed_any_channels(est, args)
+        _write_embeddings(out, Z, ids, starts)
+        return 0
+    contract = est.contract_
     # the model's channels, by name (other columns such as labels are left out); each file on
     # its own grid, then embed_recording resamples it to the model's rate (or refuses a slower
     # one: upsampling cannot restore what was not recorded)
@@ -180,6 +228,28 @@ def cmd_embed(args: argparse.Namespace) -> int:
             starts_l.append(t)
             ids_l.append(np.full(len(z), r.recording_id))
         Z, starts, ids = np.concatenate(parts), np.concatenate(starts_l), np.concatenate(ids_l)
+    _write_embeddings(out, Z, ids, starts)
+    return 0
+
+
+def _embed_any_channels(est, args: argparse.Namespace):
+    """A channel-independent model's embeddings of windows, or of recordings cut at their own
+    rate (it takes any channel set, so every column but the time is a channel)."""
+    from swav_ts.crossdata import stack_cases
+    from swav_ts.data.sources import read_windows
+
+    options = {"time_col": args.time_col, "time_unit": args.time_unit, "rate_hz": args.rate_hz}
+    if args.channels:
+        options["channels"] = args.channels
+    cases, ids, starts = read_windows(args.input, args.window_s, args.stride_s, **options)
+    X = stack_cases(cases, ids, est.length, str(args.input))
+    return est.transform(X), ids, starts
+
+
+def _write_embeddings(out: Path, Z, ids, starts) -> None:
+    """``Z`` as .npy, or as Parquet with an ``id`` (and ``start_time_s``) column."""
+    import numpy as np
+
     if out.suffix == ".npy":
         np.save(out, Z)
     else:
@@ -191,7 +261,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
             df.insert(1, "start_time_s", starts)
         df.to_parquet(out)
     print(f"wrote {Z.shape[0]} embeddings of width {Z.shape[1]} to {out}")
-    return 0
 
 
 def _require_parquet(path: Path) -> None:
@@ -206,10 +275,10 @@ def _require_parquet(path: Path) -> None:
 
 def _load_embedder(path: str | Path, command: str):
     """:func:`load_model`, refusing a classifier (``command`` needs the embedder)."""
-    from swav_ts.estimator import TimeSeriesSwAV
+    from swav_ts.classifier import TimeSeriesSwAVClassifier
 
     est = load_model(path)
-    if not isinstance(est, TimeSeriesSwAV):
+    if isinstance(est, TimeSeriesSwAVClassifier):
         raise ValueError(f"{path} holds a classifier; swav-ts {command} needs an embedder")
     return est
 
@@ -220,17 +289,21 @@ def load_model(path: str | Path):
     from safetensors import SafetensorError, safe_open
 
     from swav_ts.classifier import CLASSIFIER_FORMAT, TimeSeriesSwAVClassifier
+    from swav_ts.crossdata import CROSSDATA_KEY, ChannelIndependentSwAV
     from swav_ts.estimator import TimeSeriesSwAV
     from swav_ts.pretrained import model_file
 
     path = model_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
-            fmt = (f.metadata() or {}).get("format")
+            meta = f.metadata() or {}
     except (SafetensorError, OSError, ValueError):
-        fmt = None  # TimeSeriesSwAV.load says what is wrong with the file
+        meta = {}  # TimeSeriesSwAV.load says what is wrong with the file
+    fmt = meta.get("format")
     if fmt == CLASSIFIER_FORMAT:
         return TimeSeriesSwAVClassifier.load(path)
+    if CROSSDATA_KEY in meta:
+        return ChannelIndependentSwAV.load(path)
     return TimeSeriesSwAV.load(path)
 
 
@@ -261,7 +334,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError("--int8 needs --format onnx")
     if args.int8 and not args.calibration:
         raise ValueError("--int8 needs --calibration hapt|FILE.npy (a few hundred windows)")
+    from swav_ts.crossdata import ChannelIndependentSwAV
+
     est = load_model(args.model)
+    if isinstance(est, ChannelIndependentSwAV):
+        raise ValueError(
+            f"{args.model} is a channel-independent model (swav-ts pretrain-crossdata): it "
+            "embeds channel by channel after resizing and normalising each, which the exported "
+            "graph does not do; embed with swav-ts embed or the Python API"
+        )
     extra = {"scores": args.scores}
     if isinstance(est, TimeSeriesSwAVClassifier):
         if args.scores:
@@ -345,6 +426,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop (with a checkpoint) after N iterations of the run; rerun to continue",
     )
+
+    cd = sub.add_parser(
+        "pretrain-crossdata",
+        help="pretrain one encoder for any channel set across several sources (docs/crossdata.md)",
+    )
+    cd.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="a source: .npy/.npz/.ts windows or CSV/Parquet recordings (path or glob); "
+        "repeat for each",
+    )
+    cd.add_argument("--out", required=True, help="model .safetensors")
+    cd.add_argument(
+        "--window-s",
+        type=float,
+        default=None,
+        help="window of recordings, cut at each file's own rate (windows are taken as they are)",
+    )
+    cd.add_argument("--time-col", default="timestamp")
+    cd.add_argument("--time-unit", default="ms")
+    cd.add_argument("--length", type=int, default=128, help="points every case is resized to")
+    cd.add_argument("--n-cases", type=int, default=12000, help="series in the corpus")
+    cd.add_argument("--weighting", default="sqrt", help="sqrt, proportional or equal")
+    cd.add_argument("--readout", default="concat", help="concat, mean-max or mean")
+    cd.add_argument("--seed", type=int, default=0)
+    cd.add_argument("--config", default=None, help="YAML of the univariate SwAV (its defaults)")
+    cd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
     ft = sub.add_parser(
         "finetune", help="fine-tune a pretrained encoder with a linear head on labelled windows"
@@ -453,6 +563,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "pretrain":
             return cmd_pretrain(args)
+        if args.command == "pretrain-crossdata":
+            return cmd_pretrain_crossdata(args)
         if args.command == "evaluate":
             return cmd_evaluate(args)
         if args.command == "finetune":

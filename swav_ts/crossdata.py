@@ -32,7 +32,7 @@ never sees which sensor a series came from.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ __all__ = [
     "WEIGHTINGS",
     "ChannelIndependentSwAV",
     "read_out",
+    "read_source",
     "resize_cases",
+    "stack_cases",
     "univariate_corpus",
 ]
 
@@ -96,6 +98,57 @@ def resize_cases(X: np.ndarray, length: int) -> np.ndarray:
     left = np.minimum(np.floor(position).astype(np.int64), T - 2)
     weight = (position - left).astype(np.float32)
     return X[..., left] * (1.0 - weight) + X[..., left + 1] * weight
+
+
+def read_source(
+    source: Any, length: int = 128, window_s: float | None = None, **read_options: Any
+) -> np.ndarray:
+    """One source's cases as ``(n_cases, n_channels, n_timepoints)``, from any data source.
+
+    Windows (``.npy``/``.npz``/``.ts``) are taken as they are; recordings (CSV/Parquet) are
+    cut into windows of ``window_s`` seconds at each file's own rate
+    (:func:`swav_ts.data.sources.read_windows`), so that, resized to ``length`` points, every
+    window of the source is at one rate. Cases of different lengths are resized to ``length``
+    here (the model resizes every case to it anyway).
+
+    Raises
+    ------
+    ValueError
+        No case, or cases with different channel counts (the message names the source, the
+        case and both counts: give each channel set its own source).
+    """
+    from swav_ts.data.sources import read_windows
+
+    cases, ids, _ = read_windows(source, window_s, **read_options)
+    return stack_cases(cases, ids, length, str(source))
+
+
+def stack_cases(
+    cases: Sequence[np.ndarray], ids: Sequence[str], length: int, name: str
+) -> np.ndarray:
+    """Cases ``(n_channels, n_timepoints_i)`` of one source as one array: stacked when they
+    are all as long, else each resized to ``length`` points.
+
+    Raises
+    ------
+    ValueError
+        No case, a case under 2 points, or cases with different channel counts (naming
+        ``name``, the case and both counts).
+    """
+    if len(cases) == 0:
+        raise ValueError(f"source {name!r} gave no case")
+    n_channels = cases[0].shape[0]
+    for case, case_id in zip(cases, ids, strict=True):
+        if case.shape[0] != n_channels:
+            raise ValueError(
+                f"source {name!r}: case {case_id} has {case.shape[0]} channels, the first has "
+                f"{n_channels}; give each channel set its own source"
+            )
+        if case.shape[1] < 2:
+            raise ValueError(f"source {name!r}: case {case_id} has {case.shape[1]} time points")
+    if len({case.shape[1] for case in cases}) == 1:
+        return np.stack(cases).astype(np.float32, copy=False)
+    return np.stack([resize_cases(np.asarray(case, np.float32)[None], length)[0] for case in cases])
 
 
 def _series_stats(X: np.ndarray) -> np.ndarray:

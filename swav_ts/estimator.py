@@ -32,7 +32,7 @@ from swav_ts.data.contract import (
 )
 from swav_ts.data.recording import Recording
 from swav_ts.data.units import to_model_units
-from swav_ts.data.windows import cut_windows, plan_windows
+from swav_ts.data.windows import cut_windows, plan_recording
 from swav_ts.evaluation.embed import embed
 from swav_ts.model_file import read_model_file, write_model_file
 from swav_ts.timeseries.config import TimeSeriesConfig
@@ -466,25 +466,8 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         if not isinstance(recording, Recording):
             raise TypeError(f"recording must be a swav_ts.data.Recording, got {type(recording)}")
         recording = conform_recording(recording, self.contract_)
-        length = round(window_s * recording.rate_hz)
-        stride = round(stride_s * recording.rate_hz)
-        if length < 1 or stride < 1:
-            raise ValueError(
-                f"window_s={window_s} and stride_s={stride_s} at {recording.rate_hz} Hz give "
-                f"{length} and {stride} samples; both must be >= 1"
-            )
-        if length > recording.n_samples:
-            raise ValueError(
-                f"window of {length} samples ({window_s} s) is longer than recording "
-                f"{recording.recording_id!r} ({recording.n_samples} samples)"
-            )
-        plan = plan_windows(
-            [recording.n_samples],
-            length,
-            stride,
-            nan_samples=[np.isnan(recording.signals).any(axis=0)],
-            recording_ids=[recording.recording_id],
-        )
+        plan = plan_recording(recording, window_s, stride_s)
+        length = plan.length
         chunks = [np.zeros((0, self.n_features_out_), np.float32)]
         for i in range(0, len(plan), batch_size):
             windows = cut_windows(recording.signals, plan.start[i : i + batch_size], length)

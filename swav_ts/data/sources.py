@@ -36,6 +36,7 @@ __all__ = [
     "BUNDLED",
     "RecordingSource",
     "load_windows",
+    "read_windows",
     "resolve_source",
 ]
 
@@ -345,3 +346,59 @@ def load_windows(source: str | Path, split: str = "train") -> tuple[np.ndarray, 
         f"labelled data {text!r}: use a bundled name ({', '.join(BUNDLED)}), a .ts file or an "
         ".npz file with X/y arrays"
     )
+
+
+def read_windows(
+    source: Any,
+    window_s: float | None = None,
+    stride_s: float | None = None,
+    **read_options: Any,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Unlabelled windows of any source, each at its own rate and channel count.
+
+    Window sources (``.npy``/``.npz``/``.ts``, an array) give their cases as they are;
+    recordings (CSV/Parquet, a bundled name, :class:`Recording` objects) are cut into windows
+    of ``window_s`` seconds every ``stride_s`` (default ``window_s``) at each recording's own
+    rate, by :func:`swav_ts.data.windows.plan_recording`.
+
+    Parameters
+    ----------
+    source : str, Path, array or list of Recording
+        As :func:`resolve_source` takes it.
+    window_s, stride_s : float, optional
+        Needed for recordings; ignored for window sources.
+    **read_options
+        :func:`resolve_source`'s keywords (``time_col``, ``time_unit``, ``rate_hz``,
+        ``channels``, ...).
+
+    Returns
+    -------
+    windows : list of ndarray (n_channels, n_timepoints), float32
+    ids : ndarray (n,) of str
+        The case number, or the window's recording id.
+    start_times_s : ndarray (n,) float64, or None for window sources
+
+    Raises
+    ------
+    ValueError
+        A recording source without ``window_s`` (the message names the source), or one
+        shorter than a window.
+    """
+    from swav_ts.data.windows import cut_windows, plan_recording
+
+    src = resolve_source(source, **read_options)
+    if src.kind in ("array", "ts") or (src.kind == "memory" and not src.named_channels):
+        cases = [np.asarray(r.signals, dtype=np.float32) for r in src.recordings()]
+        return cases, np.arange(len(cases)).astype(str), None
+    if window_s is None:
+        raise ValueError(
+            f"{src.description} holds recordings: give window_s (--window-s) to cut them "
+            "into windows"
+        )
+    windows, ids, starts = [], [], []
+    for r in src.recordings():
+        plan = plan_recording(r, window_s, stride_s or window_s)
+        windows.extend(np.asarray(cut_windows(r.signals, plan.start, plan.length), np.float32))
+        ids.extend([r.recording_id] * len(plan))
+        starts.append(r.start_time + plan.start / r.rate_hz)
+    return windows, np.asarray(ids, dtype=str), np.concatenate(starts).astype(np.float64)

@@ -31,6 +31,7 @@ __all__ = [
     "WindowPlan",
     "cut_windows",
     "nan_windows",
+    "plan_recording",
     "plan_windows",
     "sliding_windows",
     "to_channels_first",
@@ -219,6 +220,37 @@ def plan_windows(
     if log and (skipped or dropped):
         logger.warning("%s", plan.summary())
     return plan
+
+
+def plan_recording(recording: Recording, window_s: float, stride_s: float) -> WindowPlan:
+    """The windows of one recording of ``window_s`` seconds every ``stride_s`` seconds, at the
+    recording's own rate (windows holding NaN dropped and logged).
+
+    Raises
+    ------
+    ValueError
+        A window or stride under one sample, or a recording shorter than one window (the
+        message names the recording and both lengths).
+    """
+    length = round(window_s * recording.rate_hz)
+    stride = round(stride_s * recording.rate_hz)
+    if length < 1 or stride < 1:
+        raise ValueError(
+            f"window_s={window_s} and stride_s={stride_s} at {recording.rate_hz} Hz give "
+            f"{length} and {stride} samples; both must be >= 1"
+        )
+    if length > recording.n_samples:
+        raise ValueError(
+            f"window of {length} samples ({window_s} s) is longer than recording "
+            f"{recording.recording_id!r} ({recording.n_samples} samples)"
+        )
+    return plan_windows(
+        [recording.n_samples],
+        length,
+        stride,
+        nan_samples=[np.isnan(recording.signals).any(axis=0)],
+        recording_ids=[recording.recording_id],
+    )
 
 
 def _window_labels(

@@ -47,3 +47,32 @@ def test_leave_one_set_out_pretrains_on_the_others_only(tmp_path, monkeypatch):
 
 def _fail(*args, **kwargs):
     raise AssertionError("a finished result was run again")
+
+
+@pytest.mark.slow
+def test_readouts_share_one_pretraining_and_saved_models_are_reused(tmp_path, monkeypatch):
+    kwargs = dict(
+        datasets=["BasicMotions"],
+        methods=["crossdata"],
+        n_cases=96,
+        length=32,
+        corpus=["BasicMotions", "RacketSports"],
+        overrides=TINY,
+        readouts=["concat", "mean-max"],
+        models_dir=str(tmp_path / "models"),
+        out_dir=str(tmp_path),
+        threads=1,
+    )
+    first = run_lodo(json_path=str(tmp_path / "a.json"), **kwargs)["runs"]
+    assert [r["method"] for r in first] == ["crossdata-concat", "crossdata-mean-max"]
+    assert [r["dim"] for r in first] == [6 * (8 + 2), 2 * 8 + 2 * 6]
+    assert (tmp_path / "models" / "BasicMotions-seed0.safetensors").is_file()
+    # another results file, the same model: loaded, not pretrained again
+    monkeypatch.setattr("swav_ts.crossdata.ChannelIndependentSwAV.fit", _fail)
+    again = run_lodo(json_path=str(tmp_path / "b.json"), **kwargs)["runs"]
+    assert all(r["loaded_from"].endswith("BasicMotions-seed0.safetensors") for r in again)
+    assert [r["scores"] for r in again] == [r["scores"] for r in first]
+    with pytest.raises(ValueError, match="pretrained with other settings"):
+        run_lodo(json_path=str(tmp_path / "c.json"), **{**kwargs, "overrides": TINY[:-1]})
+    with pytest.raises(ValueError, match="unknown method, set or readout 'sum'"):
+        run_lodo(json_path=str(tmp_path / "d.json"), **{**kwargs, "readouts": ["sum"]})

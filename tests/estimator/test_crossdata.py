@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from swav_ts.crossdata import ChannelIndependentSwAV, resize_cases, univariate_corpus
+from swav_ts.crossdata import (
+    ChannelIndependentSwAV,
+    read_out,
+    resize_cases,
+    stack_cases,
+    univariate_corpus,
+)
 from tests.fixtures import FAST_SWAV
 
 TINY = {**FAST_SWAV, "global_length": 32, "local_length": 16}
@@ -73,6 +79,44 @@ def test_one_model_embeds_any_channel_count_and_a_case_alone_as_in_a_batch(tmp_p
     again = ChannelIndependentSwAV.load(model.save(tmp_path / "ci.safetensors"))
     assert again.length == 32
     np.testing.assert_allclose(again.transform(X), model.transform(X), rtol=1e-5, atol=1e-6)
+
+
+def test_pooled_readouts_and_their_round_trip(tmp_path):
+    model = ChannelIndependentSwAV(length=32, n_cases=64, readout="mean-max", swav_params=TINY)
+    model.fit(_sources())
+    D = model.encoder_.n_features_out_
+    X = np.random.default_rng(2).normal(size=(4, 3, 40)).astype(np.float32)
+    F = model.channel_features(X)  # (4, 3, D + 2)
+    Z = model.transform(X)
+    assert Z.shape == (4, 2 * D + 2 * 3)
+    np.testing.assert_allclose(Z[:, :D], F[..., :D].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(Z[:, D : 2 * D], F[..., :D].max(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(Z[:, 2 * D :], F[..., D:].reshape(4, 6), rtol=1e-6)
+    assert read_out(F, "mean").shape == (4, D + 6)
+    assert read_out(F, "concat").shape == (4, 3 * (D + 2))
+    # as wide for 9 channels as for 2, but for each channel's mean and log std
+    assert model.transform(np.ones((2, 9, 16)) + np.arange(16)).shape == (2, 2 * D + 18)
+    again = ChannelIndependentSwAV.load(model.save(tmp_path / "pooled"))
+    assert again.readout == "mean-max" and again.n_cases == 64
+    assert again.corpus_counts_ == model.corpus_counts_
+    np.testing.assert_allclose(again.transform(X), Z, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="readout must be one of"):
+        read_out(F, "sum")
+    with pytest.raises(ValueError, match="readout must be one of"):
+        ChannelIndependentSwAV(readout="sum").fit(_sources())
+
+
+def test_cases_of_one_source_are_stacked_or_resized():
+    same = [np.ones((2, 8)), np.zeros((2, 8))]
+    assert stack_cases(same, ["0", "1"], 16, "pen").shape == (2, 2, 8)  # kept as they are
+    mixed = [np.arange(8.0).reshape(1, 8), np.arange(4.0).reshape(1, 4)]
+    out = stack_cases(mixed, ["0", "1"], 16, "pen")
+    assert out.shape == (2, 1, 16)
+    np.testing.assert_allclose(out[1, 0], np.linspace(0, 3, 16), atol=1e-6)
+    with pytest.raises(ValueError, match="source 'pen': case b has 3 channels, the first has 2"):
+        stack_cases([np.ones((2, 8)), np.ones((3, 8))], ["a", "b"], 16, "pen")
+    with pytest.raises(ValueError, match="source 'pen' gave no case"):
+        stack_cases([], [], 16, "pen")
 
 
 def test_bad_input_is_named():

@@ -1,0 +1,85 @@
+"""`swav-ts pretrain-crossdata` and `swav-ts embed` with its model: several sources with
+different channel sets and rates in, one file out that embeds any channel set."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from swav_ts.cli import load_model, main
+from swav_ts.crossdata import ChannelIndependentSwAV
+from tests.test_cli import _phone_csv
+
+UEA = Path(__file__).resolve().parents[1] / "datasets" / "uea"
+TINY = [
+    "--set", "encoder.name=cnn3",
+    "--set", "encoder.kwargs={widths: [8, 8, 8]}",
+    "--set", "swav.feat_dim=8",
+    "--set", "swav.hidden_mlp=16",
+    "--set", "swav.n_prototypes=8",
+    "--set", "crops.n_local=0",
+    "--set", "train.epochs=1",
+    "--set", "train.batch_size=16",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def crossdata_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crossdata")
+    for i, rate in enumerate((50.0, 20.0)):  # two phones, two rates
+        _phone_csv(folder / f"phone{i}.csv", rate_hz=rate, seconds=20.0, extra=False)
+    args = ["pretrain-crossdata", "--source", f"racket={UEA / 'RacketSports_TRAIN.ts'}"]
+    args += ["--source", f"phones={folder / 'phone*.csv'}", "--window-s", "2.56"]
+    args += ["--n-cases", "64", "--length", "32", "--out", str(folder / "model"), *TINY]
+    assert main(args) == 0
+    return folder
+
+
+def test_pretrain_across_sources_writes_a_model_for_any_channel_set(crossdata_model, capsys):
+    model = load_model(crossdata_model / "model.safetensors")
+    assert isinstance(model, ChannelIndependentSwAV) and model.length == 32
+    # 151 RacketSports cases x 6 channels; the phones: 2 files x 7 windows of 2.56 s x 6
+    assert {k: v["held"] for k, v in model.corpus_counts_.items()} == {
+        "racket": 906,
+        "phones": 84,
+    }
+    assert sum(v["drawn"] for v in model.corpus_counts_.values()) == 64
+
+
+def test_embed_with_a_crossdata_model_takes_any_channel_count(crossdata_model):
+    D = load_model(crossdata_model / "model.safetensors").encoder_.n_features_out_
+    model = str(crossdata_model / "model.safetensors")
+    for C in (1, 3, 9):
+        X = np.random.default_rng(C).normal(size=(5, C, 40)).astype(np.float32)
+        np.save(crossdata_model / f"x{C}.npy", X)
+        out = crossdata_model / f"z{C}.npy"
+        assert main(["embed", "--model", model, "--input", str(out.with_name(f"x{C}.npy")),
+                     "--out", str(out)]) == 0  # fmt: skip
+        assert np.load(out).shape == (5, C * (D + 2))
+    # recordings: cut at their own rate, every column but the time a channel
+    csv = crossdata_model / "phone1.csv"
+    out = crossdata_model / "rec.npy"
+    assert main(["embed", "--model", model, "--input", str(csv), "--out", str(out),
+                 "--window-s", "2.56"]) == 0  # fmt: skip
+    assert np.load(out).shape == (7, 6 * (D + 2))
+
+
+def test_pretrain_crossdata_errors_name_the_fix(tmp_path, capsys):
+    ts = str(UEA / "RacketSports_TRAIN.ts")
+    _phone_csv(tmp_path / "rec.csv", extra=False)
+    cases = [
+        (["--source", ts], "give NAME=PATH"),
+        (["--source", f"a={ts}", "--source", f"a={ts}"], "'a' is given twice"),
+        (["--source", f"a={ts}", "--weighting", "uniform"], "choose one of sqrt"),
+        (["--source", f"a={tmp_path / 'rec.csv'}"], "give window_s (--window-s)"),
+    ]
+    for extra, message in cases:
+        argv = ["pretrain-crossdata", *extra, "--out", str(tmp_path / "m")]
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_export_refuses_a_crossdata_model(crossdata_model, capsys):
+    model = str(crossdata_model / "model.safetensors")
+    assert main(["export", "--model", model, "--out", str(crossdata_model / "m.onnx")]) == 2
+    assert "channel-independent model" in capsys.readouterr().err
