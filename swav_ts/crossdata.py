@@ -60,11 +60,16 @@ CROSSDATA_KEY = "swav_ts.channel_independent"  # metadata key of a saved model
 _STD_FLOOR = 1e-8  # a constant channel: log std = log(1e-8), the series itself all zeros
 
 
-def _check_cases(X: Any, name: str) -> np.ndarray:
-    """``X`` as a float32 (n_cases, n_channels, n_timepoints) array, or a clear error."""
+def _check_cases(X: Any, name: str, lazy: bool = False) -> np.ndarray:
+    """``X`` as a float32 (n_cases, n_channels, n_timepoints) array, or a clear error.
+
+    ``lazy``: a memory-mapped array (``np.load(..., mmap_mode="r")``) is left on disk; its
+    shape and dtype are checked here, its values where they are read
+    (:func:`_check_finite`)."""
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X)
+    if not (lazy and isinstance(X, np.memmap)):
+        X = np.asarray(X)
     if X.ndim != 3:
         raise ValueError(
             f"{name}: expected an array (n_cases, n_channels, n_timepoints), got shape "
@@ -76,14 +81,23 @@ def _check_cases(X: Any, name: str) -> np.ndarray:
         )
     if not np.issubdtype(X.dtype, np.number):
         raise TypeError(f"{name}: expected numbers, got dtype {X.dtype}")
+    if isinstance(X, np.memmap) and lazy:
+        return X
     X = X.astype(np.float32, copy=False)
+    _check_finite(X, name)
+    return X
+
+
+def _check_finite(X: np.ndarray, name: str, cases: np.ndarray | None = None) -> None:
+    """A clear error at the first non-finite value of ``X`` (B, C, T); ``cases``: the case
+    number of each row of ``X`` in its source, for the message."""
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]
+        case = bad[0] if cases is None else cases[bad[0]]
         raise ValueError(
-            f"{name}: non-finite value at case {bad[0]}, channel {bad[1]}, time point "
+            f"{name}: non-finite value at case {case}, channel {bad[1]}, time point "
             f"{bad[2]}; impute missing values first (e.g. swav_ts.data.impute)"
         )
-    return X
 
 
 def resize_cases(X: np.ndarray, length: int) -> np.ndarray:
@@ -105,7 +119,9 @@ def read_source(
 ) -> np.ndarray:
     """One source's cases as ``(n_cases, n_channels, n_timepoints)``, from any data source.
 
-    Windows (``.npy``/``.npz``/``.ts``) are taken as they are; recordings (CSV/Parquet) are
+    Windows (``.npy``/``.npz``/``.ts``) are taken as they are (a ``.npy`` of windows is
+    memory-mapped, not read: pretraining reads only the series it draws, so a source may be
+    larger than memory); recordings (CSV/Parquet) are
     cut into windows of ``window_s`` seconds at each file's own rate
     (:func:`swav_ts.data.sources.read_windows`), so that, resized to ``length`` points, every
     window of the source is at one rate. Cases of different lengths are resized to ``length``
@@ -119,6 +135,10 @@ def read_source(
     """
     from swav_ts.data.sources import read_windows
 
+    if isinstance(source, (str, Path)) and str(source).lower().endswith(".npy"):
+        X = np.load(source, mmap_mode="r", allow_pickle=False)
+        if X.ndim == 3:  # windows stay on disk: only the series drawn are read
+            return _check_cases(X, f"source {str(source)!r}", lazy=True)
     cases, ids, _ = read_windows(source, window_s, **read_options)
     return stack_cases(cases, ids, length, str(source))
 
@@ -195,7 +215,7 @@ def _as_sources(sources: Any) -> dict[str, np.ndarray]:
         items = [("X", sources)]
     if not items:
         raise ValueError("no sources: give {name: (n_cases, n_channels, n_timepoints) array}")
-    return {str(name): _check_cases(X, f"source {name!r}") for name, X in items}
+    return {str(name): _check_cases(X, f"source {name!r}", lazy=True) for name, X in items}
 
 
 def univariate_corpus(
@@ -243,15 +263,19 @@ def univariate_corpus(
     shares[max(shares, key=shares.get)] += n_cases - sum(shares.values())  # exact total
     parts, counts = [], {}
     for name, X in sources.items():
-        series = X.reshape(-1, 1, X.shape[-1])  # (B*C, 1, T), channel order within a case
+        B, C, _ = X.shape
         n = shares[name]
-        if n <= len(series):
-            pick = rng.choice(len(series), size=n, replace=False)
+        if n <= B * C:
+            pick = rng.choice(B * C, size=n, replace=False)
         else:
-            pick = np.concatenate(
-                [rng.permutation(len(series)) for _ in range(-(-n // len(series)))]
-            )[:n]
-        parts.append(_normalise_series(resize_cases(series[pick], length)))
+            pick = np.concatenate([rng.permutation(B * C) for _ in range(-(-n // (B * C)))])[:n]
+        # series k is channel k % C of case k // C; read case by case, in file order, so a
+        # memory-mapped source is only read where it is drawn
+        cases, inverse = np.unique(pick // C, return_inverse=True)
+        drawn = np.asarray(X[cases], dtype=np.float32)  # (U, C, T)
+        _check_finite(drawn, f"source {name!r}", cases)
+        series = drawn[inverse, pick % C][:, None, :]  # (n, 1, T)
+        parts.append(_normalise_series(resize_cases(series, length)))
         counts[name] = {"held": held[name], "drawn": n}
     corpus = np.concatenate(parts)
     return corpus[rng.permutation(len(corpus))], counts

@@ -119,6 +119,27 @@ def test_cases_of_one_source_are_stacked_or_resized():
         stack_cases([], [], 16, "pen")
 
 
+def test_a_memory_mapped_source_gives_the_same_corpus_and_is_read_only_where_drawn(tmp_path):
+    from swav_ts.crossdata import read_source
+
+    sources = _sources()
+    X = sources.pop("imu").astype(np.float32)  # 20 cases x 6 channels: 120 series
+    # imu comes first, so its 50 series are the seed's first draw: find a case never drawn
+    drawn_cases = set(np.random.default_rng(0).choice(120, size=50, replace=False) // 6)
+    spared = min(set(range(20)) - drawn_cases)
+    X[spared, 2, 10] = np.nan
+    np.save(tmp_path / "imu.npy", X)
+    lazy = read_source(tmp_path / "imu.npy")
+    assert isinstance(lazy, np.memmap)
+    pick = dict(length=16, n_cases=150, weighting="equal")  # 50 series from each source
+    want, counts = univariate_corpus({"imu": np.nan_to_num(X), **sources}, **pick)
+    got, _ = univariate_corpus({"imu": lazy, **sources}, **pick)
+    assert counts["imu"] == {"held": 120, "drawn": 50}
+    np.testing.assert_array_equal(got, want)  # the spared case's NaN is never read
+    with pytest.raises(ValueError, match=rf"source 'imu': non-finite value at case {spared}, ch"):
+        univariate_corpus({"imu": lazy, **sources}, length=16, n_cases=600, weighting="equal")
+
+
 def test_bad_input_is_named():
     model = ChannelIndependentSwAV()
     with pytest.raises(ValueError, match="source 'pen': expected an array"):
