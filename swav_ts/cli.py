@@ -99,11 +99,10 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
     ):
         if value not in valid:
             raise ValueError(f"{option} {value!r}: choose one of {', '.join(valid)}")
+    units = dict(_key_value(spec, "--units") for spec in args.units)
     sources = {}
     for spec in args.source:
-        name, sep, where = spec.partition("=")
-        if not sep or not name or not where:
-            raise ValueError(f"--source {spec!r}: give NAME=PATH, e.g. --source imu='logs/*.csv'")
+        name, where = _key_value(spec, "--source")
         if name in sources:
             raise ValueError(f"--source {name!r} is given twice; name each source once")
         sources[name] = read_source(
@@ -112,6 +111,7 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
             args.window_s,
             time_col=args.time_col,
             time_unit=args.time_unit,
+            units=units,
         )
         print(f"source {name}: {sources[name].shape[0]} cases x {sources[name].shape[1]} channels")
     swav = None
@@ -129,6 +129,14 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
     drawn = ", ".join(f"{k} {v['drawn']} of {v['held']}" for k, v in model.corpus_counts_.items())
     print(f"pretrained on {args.n_cases} series ({drawn}); model saved to {path}")
     return 0
+
+
+def _key_value(spec: str, option: str) -> tuple[str, str]:
+    key, sep, value = spec.partition("=")
+    if not sep or not key or not value:
+        example = "--source imu='logs/*.csv'" if option == "--source" else "--units acc=m/s^2"
+        raise ValueError(f"{option} {spec!r}: give NAME=VALUE, e.g. {example}")
+    return key, value
 
 
 def _strict(cls, raw: dict, where: str):
@@ -445,6 +453,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="window of recordings, cut at each file's own rate (windows are taken as they are)",
+    )
+    cd.add_argument(
+        "--units",
+        action="append",
+        default=[],
+        metavar="KIND=UNIT",
+        help="declared units of recordings' sensors, e.g. acc=m/s^2 gyro=deg/s (else detected); "
+        "recognised sensors are converted to g and rad/s",
     )
     cd.add_argument("--time-col", default="timestamp")
     cd.add_argument("--time-unit", default="ms")

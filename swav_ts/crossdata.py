@@ -139,7 +139,7 @@ def read_source(
         X = np.load(source, mmap_mode="r", allow_pickle=False)
         if X.ndim == 3:  # windows stay on disk: only the series drawn are read
             return _check_cases(X, f"source {str(source)!r}", lazy=True)
-    cases, ids, _ = read_windows(source, window_s, **read_options)
+    cases, ids, _ = read_windows(source, window_s, canonical_units=True, **read_options)
     return stack_cases(cases, ids, length, str(source))
 
 

@@ -68,7 +68,7 @@ def test_pretrain_crossdata_errors_name_the_fix(tmp_path, capsys):
     ts = str(UEA / "RacketSports_TRAIN.ts")
     _phone_csv(tmp_path / "rec.csv", extra=False)
     cases = [
-        (["--source", ts], "give NAME=PATH"),
+        (["--source", ts], "give NAME=VALUE"),
         (["--source", f"a={ts}", "--source", f"a={ts}"], "'a' is given twice"),
         (["--source", f"a={ts}", "--weighting", "uniform"], "choose one of sqrt"),
         (["--source", f"a={tmp_path / 'rec.csv'}"], "give window_s (--window-s)"),
@@ -83,3 +83,36 @@ def test_export_refuses_a_crossdata_model(crossdata_model, capsys):
     model = str(crossdata_model / "model.safetensors")
     assert main(["export", "--model", model, "--out", str(crossdata_model / "m.onnx")]) == 2
     assert "channel-independent model" in capsys.readouterr().err
+
+
+def _imu_csv(path, acc_scale=1.0, gyro_scale=1.0, rate_hz=50.0, seconds=20.0):
+    """A phone at rest but for small motions: gravity on z (1 g), slow turns."""
+    import pandas as pd
+
+    t = np.arange(0, seconds, 1 / rate_hz)
+    rng = np.random.default_rng(0)
+    acc = np.stack([0.05 * np.sin(t), 0.05 * np.cos(t), 1.0 + 0.02 * rng.normal(size=len(t))])
+    gyro = np.stack([0.5 * np.sin(2 * t + i) for i in range(3)])
+    cols = {"timestamp": t * 1000.0}
+    for i, axis in enumerate("xyz"):
+        cols[f"acc_{axis}"] = acc[i] * acc_scale
+        cols[f"gyro_{axis}"] = gyro[i] * gyro_scale
+    pd.DataFrame(cols).to_csv(path, index=False)
+    return path
+
+
+def test_recordings_in_other_units_are_converted_and_said(tmp_path, caplog, capsys):
+    from swav_ts.crossdata import read_source
+
+    g = read_source(_imu_csv(tmp_path / "g.csv"), window_s=2.56)
+    si = _imu_csv(tmp_path / "si.csv", acc_scale=9.80665, gyro_scale=180 / np.pi)
+    with caplog.at_level("WARNING"):
+        converted = read_source(si, window_s=2.56)
+    np.testing.assert_allclose(converted, g, rtol=1e-5, atol=1e-6)
+    said = caplog.text
+    assert "acc_x, acc_y, acc_z: m/s^2 (detected" in said and "converted to g" in said
+    assert "deg/s (detected" in said and "converted to rad/s" in said
+    # a declared unit the data contradicts is one clear error on the command line
+    argv = ["pretrain-crossdata", "--source", f"phone={si}", "--window-s", "2.56"]
+    assert main([*argv, "--units", "acc=g", "--out", str(tmp_path / "m")]) == 2
+    assert "are declared in g but the data says m/s^2" in capsys.readouterr().err

@@ -22,7 +22,7 @@ import glob as _glob
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -352,6 +352,8 @@ def read_windows(
     source: Any,
     window_s: float | None = None,
     stride_s: float | None = None,
+    canonical_units: bool = False,
+    units: Mapping[str, str] | None = None,
     **read_options: Any,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
     """Unlabelled windows of any source, each at its own rate and channel count.
@@ -367,6 +369,14 @@ def read_windows(
         As :func:`resolve_source` takes it.
     window_s, stride_s : float, optional
         Needed for recordings; ignored for window sources.
+    canonical_units : bool
+        Convert the recognised motion sensors of named recordings to g and rad/s
+        (:func:`swav_ts.data.units.conform_units`), each conversion logged in one line;
+        a declared unit the data contradicts is an error. Unnamed windows are left as they
+        are.
+    units : mapping, optional
+        Declared units by sensor kind or channel name (``{"acc": "m/s^2"}``); undeclared
+        sensors are detected from the data.
     **read_options
         :func:`resolve_source`'s keywords (``time_col``, ``time_unit``, ``rate_hz``,
         ``channels``, ...).
@@ -397,8 +407,15 @@ def read_windows(
         )
     windows, ids, starts = [], [], []
     for r in src.recordings():
+        signals = r.signals
+        if canonical_units:
+            from swav_ts.data.units import conform_units
+
+            signals, _, said = conform_units(signals, r.channel_names, units, r.recording_id)
+            for line in said:
+                logger.warning("%s", line)
         plan = plan_recording(r, window_s, stride_s or window_s)
-        windows.extend(np.asarray(cut_windows(r.signals, plan.start, plan.length), np.float32))
+        windows.extend(np.asarray(cut_windows(signals, plan.start, plan.length), np.float32))
         ids.extend([r.recording_id] * len(plan))
         starts.append(r.start_time + plan.start / r.rate_hz)
     return windows, np.asarray(ids, dtype=str), np.concatenate(starts).astype(np.float64)
