@@ -20,7 +20,9 @@ encoder on all of them and embeds any of them with the same weights (docs/crossd
    * ``"concat"``: concatenated in channel order, ``(n_cases, C * (D + 2))``;
    * ``"mean-max"``: the ``D`` features averaged and maximised over the channels, then every
      channel's mean and log standard deviation, ``(n_cases, 2 * D + 2 * C)``;
-   * ``"mean"``: averaged only, ``(n_cases, D + 2 * C)``.
+   * ``"mean"``: averaged only, ``(n_cases, D + 2 * C)``;
+   * ``"concat-corr"``: ``"concat"`` followed by the Pearson correlation of every pair of
+     channels (:func:`channel_correlations`), ``(n_cases, C * (D + 2) + C * (C - 1) / 2)``.
 
    The same weights embed 2, 3, 6 or 9 channels.
 
@@ -47,6 +49,7 @@ __all__ = [
     "READOUTS",
     "WEIGHTINGS",
     "ChannelIndependentSwAV",
+    "channel_correlations",
     "read_out",
     "read_source",
     "resize_cases",
@@ -55,7 +58,7 @@ __all__ = [
 ]
 
 WEIGHTINGS = ("sqrt", "proportional", "equal")
-READOUTS = ("concat", "mean-max", "mean")
+READOUTS = ("concat", "mean-max", "mean", "concat-corr")
 CROSSDATA_KEY = "swav_ts.channel_independent"  # metadata key of a saved model
 _STD_FLOOR = 1e-8  # a constant channel: log std = log(1e-8), the series itself all zeros
 
@@ -183,24 +186,42 @@ def _normalise_series(X: np.ndarray) -> np.ndarray:
     return ((X - X.mean(axis=-1, keepdims=True)) / std).astype(np.float32)
 
 
-def read_out(F: np.ndarray, readout: str) -> np.ndarray:
+def channel_correlations(X: np.ndarray) -> np.ndarray:
+    """The Pearson correlation of every pair of channels of every case of ``X`` (B, C, T):
+    ``(B, C * (C - 1) / 2)``, pairs ``(i, j)``, ``i < j``, in row order. A constant channel
+    correlates 0 with every other."""
+    U = _normalise_series(np.asarray(X, dtype=np.float32))  # (B, C, T), zero mean, unit std
+    R = np.einsum("bct,bdt->bcd", U, U) / U.shape[-1]  # (B, C, C)
+    i, j = np.triu_indices(U.shape[1], k=1)
+    return R[:, i, j].astype(np.float32)
+
+
+def read_out(F: np.ndarray, readout: str, X: np.ndarray | None = None) -> np.ndarray:
     """A case's embedding from its per-channel features.
 
     Parameters
     ----------
     F : ndarray (B, C, D + 2)
         Per channel the encoder's ``D`` features, then the series' mean and log std.
-    readout : {"concat", "mean-max", "mean"}
+    readout : {"concat", "mean-max", "mean", "concat-corr"}
+    X : ndarray (B, C, T), optional
+        The cases themselves; ``"concat-corr"`` needs them.
 
     Returns
     -------
-    ndarray (B, C * (D + 2)), (B, 2 * D + 2 * C) or (B, D + 2 * C)
+    ndarray (B, C * (D + 2)), (B, 2 * D + 2 * C), (B, D + 2 * C) or
+    (B, C * (D + 2) + C * (C - 1) / 2)
     """
     if readout not in READOUTS:
         raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
     B = F.shape[0]
     if readout == "concat":
         return F.reshape(B, -1)
+    if readout == "concat-corr":
+        if X is None or X.shape[:2] != F.shape[:2]:
+            got = None if X is None else X.shape
+            raise ValueError(f"readout 'concat-corr' needs the {F.shape[:2]} cases, got {got}")
+        return np.concatenate([F.reshape(B, -1), channel_correlations(X)], axis=1)
     Z, stats = F[..., :-2], F[..., -2:]  # (B, C, D), (B, C, 2)
     pooled = [Z.mean(axis=1)] if readout == "mean" else [Z.mean(axis=1), Z.max(axis=1)]
     return np.concatenate([*pooled, stats.reshape(B, -1)], axis=1)
@@ -374,7 +395,8 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Embed cases of any channel count, read out as ``readout`` says (:func:`read_out`;
         ``"concat"``: ``(n_cases, n_channels * (D + 2))``)."""
-        return read_out(self.channel_features(X), self.readout)
+        X = _check_cases(X, "X")
+        return read_out(self.channel_features(X), self.readout, X)
 
     def save(self, path: str | Path) -> Path:
         """Write the univariate encoder (safetensors, as :meth:`TimeSeriesSwAV.save`) with this

@@ -239,8 +239,8 @@ def run_lodo(
                     Ftr, Fte = res.pop("features")
                     for readout, name in names.items():
                         Z = (
-                            read_out(Ftr, readout),
-                            None if Fte is None else read_out(Fte, readout),
+                            read_out(Ftr, readout, data["Xtr"]),
+                            None if Fte is None else read_out(Fte, readout, data["Xte"]),
                         )
                         one = {**res, "readout": readout, "embeddings": Z}
                         record_run(result, path, one, heldout, name, seed, data, score_heldout)

@@ -5,6 +5,7 @@ import pytest
 
 from swav_ts.crossdata import (
     ChannelIndependentSwAV,
+    channel_correlations,
     read_out,
     resize_cases,
     stack_cases,
@@ -100,6 +101,15 @@ def test_pooled_readouts_and_their_round_trip(tmp_path):
     assert again.readout == "mean-max" and again.n_cases == 64
     assert again.corpus_counts_ == model.corpus_counts_
     np.testing.assert_allclose(again.transform(X), Z, rtol=1e-5, atol=1e-6)
+    # R0 plus the correlation of each channel pair, checked against numpy's
+    Zc = read_out(F, "concat-corr", X)
+    assert Zc.shape == (4, 3 * (D + 2) + 3)
+    np.testing.assert_allclose(Zc[:, : 3 * (D + 2)], read_out(F, "concat"))
+    want = np.array([np.corrcoef(x)[np.triu_indices(3, k=1)] for x in X])
+    np.testing.assert_allclose(Zc[:, 3 * (D + 2) :], want, atol=1e-5)
+    assert channel_correlations(np.ones((1, 2, 8))).tolist() == [[0.0]]  # constant channel
+    with pytest.raises(ValueError, match="needs the"):
+        read_out(F, "concat-corr")
     with pytest.raises(ValueError, match="readout must be one of"):
         read_out(F, "sum")
     with pytest.raises(ValueError, match="readout must be one of"):
