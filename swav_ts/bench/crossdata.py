@@ -14,6 +14,12 @@ with the same probes and label subsets (logistic regression and MiniRocket's rid
 classifier, 100 % and 10 % of the labels, 3 subsets). HAPT is scored on its **test
 subjects** (probes trained on the 21 training subjects' windows; the test subjects are in
 no corpus), the UEA sets on their test splits. A corpus never holds a test split.
+
+Choosing a design: ``--hapt-split validation`` scores HAPT on the subject-wise validation
+folds of its training subjects instead (the panel's protocol); ``--readouts`` scores several
+readouts of one pretraining (``crossdata-<readout>`` each); ``--models DIR`` saves every
+pretrained model and reuses it (a readout or the test-subject scoring needs no new
+pretraining; a model pretrained with other settings is refused).
 """
 
 from __future__ import annotations
