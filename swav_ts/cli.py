@@ -90,15 +90,17 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
     from swav_ts.core.config import load_config
-    from swav_ts.crossdata import READOUTS, WEIGHTINGS, ChannelIndependentSwAV, read_source
+    from swav_ts.crossdata import ChannelIndependentSwAV, read_source
     from swav_ts.timeseries.config import TimeSeriesConfig
 
-    for option, value, valid in (
-        ("--weighting", args.weighting, WEIGHTINGS),
-        ("--readout", args.readout, READOUTS),
-    ):
-        if value not in valid:
-            raise ValueError(f"{option} {value!r}: choose one of {', '.join(valid)}")
+    model = ChannelIndependentSwAV(
+        length=args.length,
+        n_cases=args.n_cases,
+        weighting=args.weighting,
+        random_state=args.seed,
+        readout=args.readout,
+    )
+    model.check_params()  # before the sources are read
     units = dict(_key_value(spec, "--units") for spec in args.units)
     sources = {}
     for spec in args.source:
@@ -114,17 +116,11 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
             units=units,
         )
         print(f"source {name}: {sources[name].shape[0]} cases x {sources[name].shape[1]} channels")
-    swav = None
     if args.config or args.set:
-        swav = {"config": load_config(TimeSeriesConfig, args.config, args.set)}
-    model = ChannelIndependentSwAV(
-        length=args.length,
-        n_cases=args.n_cases,
-        weighting=args.weighting,
-        random_state=args.seed,
-        readout=args.readout,
-        swav_params=swav,
-    ).fit(sources)
+        model.set_params(
+            swav_params={"config": load_config(TimeSeriesConfig, args.config, args.set)}
+        )
+    model.fit(sources)
     path = model.save(args.out)
     drawn = ", ".join(f"{k} {v['drawn']} of {v['held']}" for k, v in model.corpus_counts_.items())
     print(f"pretrained on {args.n_cases} series ({drawn}); model saved to {path}")
@@ -467,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     cd.add_argument("--length", type=int, default=128, help="points every case is resized to")
     cd.add_argument("--n-cases", type=int, default=12000, help="series in the corpus")
     cd.add_argument("--weighting", default="sqrt", help="sqrt, proportional or equal")
-    cd.add_argument("--readout", default="concat", help="concat, mean-max or mean")
+    cd.add_argument("--readout", default="concat", help="concat, mean-max, mean or concat-corr")
     cd.add_argument("--seed", type=int, default=0)
     cd.add_argument("--config", default=None, help="YAML of the univariate SwAV (its defaults)")
     cd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

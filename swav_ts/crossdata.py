@@ -351,8 +351,7 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         ``X``: ``{name: (n_cases, n_channels, n_timepoints) array}``, a list of such arrays or
         one array; channel counts and lengths may differ between sources.
         """
-        if self.readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        self.check_params()
         sources = _as_sources(X)
         corpus, self.corpus_counts_ = univariate_corpus(
             sources, self.length, self.n_cases, self.weighting, self.random_state
@@ -362,10 +361,24 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         self.encoder_.fit(corpus)
         return self
 
+    def check_params(self) -> None:
+        """A clear error for a ``weighting`` or ``readout`` that is not one of the choices
+        (``fit`` calls it; a caller may before reading its sources)."""
+        for name, value, valid in (
+            ("weighting", self.weighting, WEIGHTINGS),
+            ("readout", self.readout, READOUTS),
+        ):
+            if value not in valid:
+                raise ValueError(f"{name} must be one of {valid}, got {value!r}")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoder_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("ChannelIndependentSwAV is not fitted: call fit or load")
+
     @classmethod
-    def from_encoder(
-        cls, encoder: TimeSeriesSwAV, readout: str = "concat"
-    ) -> ChannelIndependentSwAV:
+    def from_encoder(cls, encoder: TimeSeriesSwAV) -> ChannelIndependentSwAV:
         """Wrap a fitted univariate :class:`TimeSeriesSwAV`; ``length`` is the case length it
         was pretrained on (its ``data.context_length``)."""
         if encoder.n_channels_ != 1:
@@ -373,7 +386,7 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
                 f"a channel-independent encoder has 1 input channel; this one has "
                 f"{encoder.n_channels_}"
             )
-        est = cls(length=int(encoder.config_.data.context_length), readout=readout)
+        est = cls(length=int(encoder.config_.data.context_length))
         est.encoder_ = encoder
         est.corpus_counts_ = {}
         return est
@@ -381,11 +394,11 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
     def channel_features(self, X: Any) -> np.ndarray:
         """Per channel of every case, the encoder's ``D`` features, then the series' mean and
         log standard deviation: ``(n_cases, n_channels, D + 2)``."""
-        if not hasattr(self, "encoder_"):
-            from sklearn.exceptions import NotFittedError
+        self._check_fitted()
+        return self._features(_check_cases(X, "X"))
 
-            raise NotFittedError("ChannelIndependentSwAV is not fitted: call fit or load")
-        X = _check_cases(X, "X")
+    def _features(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`channel_features` of checked cases."""
         B, C, _ = X.shape
         series = _normalise_series(resize_cases(X, self.length))
         stats = _series_stats(X)  # (B, C, 2), of the series as given
@@ -395,16 +408,14 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Embed cases of any channel count, read out as ``readout`` says (:func:`read_out`;
         ``"concat"``: ``(n_cases, n_channels * (D + 2))``)."""
+        self._check_fitted()
         X = _check_cases(X, "X")
-        return read_out(self.channel_features(X), self.readout, X)
+        return read_out(self._features(X), self.readout, X)
 
     def save(self, path: str | Path) -> Path:
         """Write the univariate encoder (safetensors, as :meth:`TimeSeriesSwAV.save`) with this
         model's settings and corpus counts in the metadata."""
-        if not hasattr(self, "encoder_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("ChannelIndependentSwAV is not fitted: call fit or load")
+        self._check_fitted()
         own = {
             "length": self.length,
             "n_cases": self.n_cases,

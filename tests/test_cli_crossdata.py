@@ -70,7 +70,7 @@ def test_pretrain_crossdata_errors_name_the_fix(tmp_path, capsys):
     cases = [
         (["--source", ts], "give NAME=VALUE"),
         (["--source", f"a={ts}", "--source", f"a={ts}"], "'a' is given twice"),
-        (["--source", f"a={ts}", "--weighting", "uniform"], "choose one of sqrt"),
+        (["--source", f"a={ts}", "--weighting", "uniform"], "weighting must be one of"),
         (["--source", f"a={tmp_path / 'rec.csv'}"], "give window_s (--window-s)"),
     ]
     for extra, message in cases:

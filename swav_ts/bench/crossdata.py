@@ -129,7 +129,7 @@ def run_crossdata(
         "fit_s": fit_s,
         "time_s": fit_s + time.perf_counter() - t1,
         "corpus": model.corpus_counts_,
-        "changes": list(getattr(model.encoder_, "fit_changes_", [])),
+        "changes": list(model.encoder_.fit_changes_),
         "features": (Ftr, Fte),
     }
 
