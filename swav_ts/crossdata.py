@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from swav_ts.data.mixture import draw_items, source_shares
 from swav_ts.estimator import MODEL_FORMAT, TimeSeriesSwAV
 from swav_ts.model_file import read_model_file, write_model_file
 
@@ -274,22 +275,12 @@ def univariate_corpus(
         raise ValueError(f"n_cases must be >= 2, got {n_cases}")
     rng = np.random.default_rng(seed)
     held = {name: X.shape[0] * X.shape[1] for name, X in sources.items()}
-    raw = {
-        "sqrt": {k: float(np.sqrt(v)) for k, v in held.items()},
-        "proportional": {k: float(v) for k, v in held.items()},
-        "equal": {k: 1.0 for k in held},
-    }[weighting]
-    total = sum(raw.values())
-    shares = {k: round(n_cases * v / total) for k, v in raw.items()}
-    shares[max(shares, key=shares.get)] += n_cases - sum(shares.values())  # exact total
+    shares = source_shares(held, n_cases, weighting)
     parts, counts = [], {}
     for name, X in sources.items():
         B, C, _ = X.shape
         n = shares[name]
-        if n <= B * C:
-            pick = rng.choice(B * C, size=n, replace=False)
-        else:
-            pick = np.concatenate([rng.permutation(B * C) for _ in range(-(-n // (B * C)))])[:n]
+        pick = draw_items(B * C, n, rng)
         # series k is channel k % C of case k // C; read case by case, in file order, so a
         # memory-mapped source is only read where it is drawn
         cases, inverse = np.unique(pick // C, return_inverse=True)

@@ -67,6 +67,7 @@ _PARAM_KEYS = {
     "augment": "augment",
     "normalize": "data.normalize",
     "units": "data.units",
+    "weighting": "data.weighting",
     "device": "train.device",
     "random_state": "train.seed",
     "verbose": "train.progress",
@@ -221,6 +222,10 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         by channel (config key ``data.units``). Undeclared ones are detected where the data
         allows; both are converted to g and rad/s, and a declared unit the data contradicts
         is an error. ``transform`` detects and converts the units of its input the same way.
+    weighting : {"proportional", "sqrt", "equal"}, optional
+        With several sources (``fit({name: source, ...})``), each source's share of an
+        epoch's contexts (config key ``data.weighting``, default ``"proportional"``: every
+        context once).
     impute : bool, default False
         ``transform``: replace NaN by the channel's training mean instead of raising.
         (Pretraining leaves out contexts holding NaN, see :mod:`swav_ts.data.windows`.)
@@ -260,6 +265,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         augment: dict | None = None,
         normalize: bool | None = None,
         units: dict[str, str] | None = None,
+        weighting: str | None = None,
         impute: bool = False,
         device: str | None = None,
         random_state: int | np.random.RandomState | None = None,
@@ -287,6 +293,7 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         self.augment = augment
         self.normalize = normalize
         self.units = units
+        self.weighting = weighting
         self.impute = impute
         self.device = device
         self.random_state = random_state
@@ -337,7 +344,12 @@ class TimeSeriesSwAV(TransformerMixin, BaseEstimator):
         """Pretrain on ``X`` without labels (``y`` is ignored).
 
         ``X``: an array ``(n_cases, n_channels, n_timepoints)`` (each case one context), a
-        Recording or list of Recording (cut into contexts), or a data source name/path/glob.
+        Recording or list of Recording (cut into contexts), a data source name/path/glob, or
+        several sources as ``{name: source}`` (a source, or ``{"source": ..., "rate_hz": ...,
+        "units": ..., "channels": ...}``): their channel sets, rates and units may differ
+        (:mod:`swav_ts.data.mixture`; the model takes the union of their channels at one
+        rate, ``config`` key ``data.rate_hz`` or the first source's, and embeds recordings
+        that lack some of them).
         """
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()

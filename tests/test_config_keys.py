@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from swav_ts.cli import main
 from swav_ts.core.config import OptimConfig, load_config
@@ -50,9 +51,17 @@ def config_classes(root, seen=None):
         return seen
     seen.add(root)
     for tp in typing.get_type_hints(root).values():
-        if dataclasses.is_dataclass(tp):
-            config_classes(tp, seen)
+        for inner in (tp, *_items(tp)):  # a section, or the items of a list of sections
+            if dataclasses.is_dataclass(inner):
+                config_classes(inner, seen)
     return seen
+
+
+def _items(tp):
+    """Dataclass item types of ``list[X] | None`` annotations."""
+    for arg in typing.get_args(tp):
+        if typing.get_origin(arg) is list:
+            yield from (t for t in typing.get_args(arg) if dataclasses.is_dataclass(t))
 
 
 def leaf_keys(cls, prefix=""):
@@ -63,6 +72,8 @@ def leaf_keys(cls, prefix=""):
             yield from leaf_keys(hints[f.name], key + ".")
         else:
             yield key, cls, f.name
+            for item in _items(hints[f.name]):  # data.sources[].source, ...
+                yield from leaf_keys(item, key + "[].")
 
 
 class ReadRecorder:
@@ -109,6 +120,26 @@ def reads(tmp_path_factory):
     with ReadRecorder(classes) as rec:
         ts_debug = ROOT / "configs" / "timeseries" / "debug.yaml"
         assert main(["pretrain", "--config", str(ts_debug), "--out", str(tmp / "ts")]) == 0
+        mixed = yaml.safe_load(ts_debug.read_text())  # several sources, every key given once
+        del mixed["data"]["source"]
+        mixed["data"]["weighting"] = "sqrt"
+        mixed["data"]["sources"] = [
+            {
+                "name": "a",
+                "source": "hapt",
+                "split": "train",
+                "time_col": "t",
+                "time_unit": "s",
+                "rate_hz": 50,
+                "channels": ["acc_x", "acc_y", "acc_z"],
+                "units": {"acc": "g"},
+            },
+            {"source": "hapt"},
+        ]
+        (tmp / "mixed.yaml").write_text(yaml.safe_dump(mixed))
+        assert (
+            main(["pretrain", "--config", str(tmp / "mixed.yaml"), "--out", str(tmp / "mix")]) == 0
+        )
         image_debug = ROOT / "configs" / "image" / "debug.yaml"
         root = ROOT / "tests" / "fixtures" / "cifar10" / "train.zip"
         assert (

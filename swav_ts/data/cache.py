@@ -9,7 +9,7 @@ back with one positioned read (``os.pread``) of a contiguous block.
 Layout of a cache folder::
 
     index.json    format, channel names, per-recording offset / length / id / subject / rate /
-                  NaN runs, channel statistics, the source fingerprint
+                  NaN runs, absent channels, channel statistics, the source fingerprint
     signals.f32   every recording's samples, time-major float32: (sum of T_i, C)
 
 Time-major storage makes a window ``[s, s + L)`` one contiguous block of ``L * C`` floats.
@@ -50,6 +50,7 @@ class CachedRecording:
     start_time: float
     subject: str | int | None
     nan_runs: tuple[tuple[int, int], ...]  # [start, end) sample ranges holding NaN
+    absent: tuple[int, ...] = ()  # channels the recording does not have (all NaN, not runs)
 
     def nan_mask(self) -> np.ndarray | None:
         """``(T,)`` bool, True where any channel is NaN; None when there is none."""
@@ -89,6 +90,7 @@ class RecordingCache:
                 start_time=float(e["start_time"]),
                 subject=e["subject"],
                 nan_runs=tuple(tuple(r) for r in e["nan_runs"]),
+                absent=tuple(int(j) for j in e.get("absent", ())),
             )
             for e in index["recordings"]
         ]
@@ -159,6 +161,8 @@ class RecordingCache:
                     )
                 fh.write(np.ascontiguousarray(signals.T).astype(_ITEM, copy=False).tobytes())
                 stats.update(signals, r.recording_id)
+                absent = [names.index(n) for n in r.absent_channels]
+                present = np.delete(signals, absent, axis=0)  # absent rows are not NaN runs
                 subject = r.subject
                 if isinstance(subject, np.integer):
                     subject = int(subject)
@@ -170,7 +174,8 @@ class RecordingCache:
                         "rate_hz": r.rate_hz,
                         "start_time": r.start_time,
                         "subject": subject,
-                        "nan_runs": _nan_runs(np.isnan(signals).any(axis=0)),
+                        "nan_runs": _nan_runs(np.isnan(present).any(axis=0)),
+                        "absent": absent,
                     }
                 )
                 offset += r.n_samples

@@ -29,6 +29,10 @@ class Recording:
         Identifier, unique within a dataset.
     subject : str, int or None
         Who or what was recorded (used for subject-wise splits).
+    absent_channels : tuple of str
+        Channels this recording does not have (their rows are all NaN): a recording of a
+        run over several sources (``data.sources``) laid out in the union of their channels.
+        Contexts are not dropped for them; they are read as the channel's training mean.
     """
 
     signals: np.ndarray
@@ -38,6 +42,7 @@ class Recording:
     start_time: float = 0.0
     recording_id: str = "recording"
     subject: str | int | None = None
+    absent_channels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         sig = np.asarray(self.signals)
@@ -67,6 +72,18 @@ class Recording:
             )
         self.rate_hz = float(self.rate_hz)
         self.start_time = float(self.start_time)
+        self.absent_channels = tuple(str(n) for n in self.absent_channels)
+        for name in self.absent_channels:
+            if name not in self.channel_names:
+                raise ValueError(
+                    f"Recording {self.recording_id!r}: absent channel {name!r} is not one of "
+                    f"its channels {self.channel_names}"
+                )
+            if not np.isnan(self.signals[self.channel_names.index(name)]).all():
+                raise ValueError(
+                    f"Recording {self.recording_id!r}: channel {name!r} is declared absent but "
+                    "holds values (an absent channel is all NaN)"
+                )
 
     @property
     def n_channels(self) -> int:

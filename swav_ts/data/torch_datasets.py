@@ -56,7 +56,8 @@ class ContextDataset(Dataset):
 
     Context positions follow the window rules of :mod:`swav_ts.data.windows` (starts every
     ``stride`` samples inside each recording; short recordings skipped; contexts holding NaN
-    dropped by default). Each item is one positioned read from the cache file, so memory stays
+    dropped by default; a channel a recording does not have, ``absent``, is read as the
+    channel's training mean). Each item is one positioned read from the cache file, so memory stays
     flat however large the cache is, and worker processes each open their own file handle.
 
     Parameters
@@ -115,4 +116,8 @@ class ContextDataset(Dataset):
         if not 0 <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} contexts")
         k, s = int(self.plan.recording[i]), int(self.plan.start[i])
-        return torch.from_numpy(self.cache.read(k, s, self.context_length))  # (C, L)
+        x = self.cache.read(k, s, self.context_length)  # (C, L)
+        absent = list(self.cache.recordings[k].absent)
+        if absent:  # a channel the recording lacks reads as its training mean
+            x[absent] = self.cache.stats.mean[absent, None]
+        return torch.from_numpy(x)

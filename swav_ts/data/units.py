@@ -16,20 +16,27 @@ naming the channels, the evidence and the fix.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+
+from swav_ts.data.recording import Recording
 
 __all__ = [
     "CANONICAL_UNITS",
     "UNIT_FACTORS",
     "conform_units",
     "detect_unit",
+    "in_canonical_units",
     "sensor_kind",
     "to_model_units",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The unit every recognised sensor is converted to.
 CANONICAL_UNITS = {"acc": "g", "gyro": "rad/s"}
@@ -199,3 +206,24 @@ def to_model_units(
     names = [c if c in model_units else f"#{i}" for i, c in enumerate(channel_names)]
     converted, _, messages = conform_units(signals, names, where=where)
     return converted, [m for m in messages if "converted" in m]
+
+
+def in_canonical_units(
+    recordings: Iterable[Recording], declared: Mapping[str, str] | None, where: str = ""
+) -> Iterator[Recording]:
+    """The recordings with their accelerometers and gyroscopes in g and rad/s (declared units
+    checked against the data, undeclared ones detected), one at a time: a warning the first
+    time a sensor is converted, the other recordings' lines at INFO level.
+
+    ``where`` prefixes the recording ids in the messages (a source's name).
+    """
+    warned: set[str] = set()
+    for rec in recordings:
+        signals, _, messages = conform_units(
+            rec.signals, rec.channel_names, declared, where=where + rec.recording_id
+        )
+        for line in messages:
+            what = line.split(": ", 1)[1]  # the line without the recording's name
+            logger.log(logging.INFO if what in warned else logging.WARNING, "%s", line)
+            warned.add(what)
+        yield dataclasses.replace(rec, signals=signals)

@@ -12,6 +12,26 @@ from swav_ts.timeseries.crops import MultiCropConfig
 
 
 @dataclass
+class SourceSpec:
+    """One source of a run over several (``data.sources``; :mod:`swav_ts.data.mixture`).
+
+    ``source`` (required) is what ``data.source`` takes; ``name`` prefixes its recording ids
+    (default ``source<i>``, counted from 1). The other keys are the source's own reading
+    options and units; each one left out takes ``data``'s value (``rate_hz``: the rate its
+    files are put on, or the rate of its windows; the run's rate is ``data.rate_hz``).
+    """
+
+    source: str = ""
+    name: str | None = None
+    split: Literal["train", "test", "all"] | None = None
+    time_col: str | None = None
+    time_unit: str | None = None
+    rate_hz: float | None = None
+    channels: list[str] | None = None
+    units: dict[str, str] | None = None
+
+
+@dataclass
 class TSDataConfig:
     """Where pretraining data comes from and how it is cut into contexts.
 
@@ -24,6 +44,13 @@ class TSDataConfig:
     ``units``: the units of named accelerometer / gyroscope channels, by sensor kind
     (``{"acc": "m/s^2", "gyro": "deg/s"}``) or by channel; undeclared ones are detected where
     the data allows, and both are converted to g and rad/s (:mod:`swav_ts.data.units`).
+
+    ``sources``: several sources instead of ``source`` (:class:`SourceSpec` each; different
+    channel sets, rates and units). The run's channels are the union of theirs (or
+    ``channels``), its rate ``rate_hz`` (default: the first source's); ``units`` is the
+    default of every source. ``weighting`` is each source's share of an epoch's contexts:
+    ``"proportional"`` to the contexts it holds (every context once), to their square root
+    (``"sqrt"``: small sources are drawn more often, large ones less) or ``"equal"``.
     """
 
     source: str = "hapt"
@@ -36,8 +63,15 @@ class TSDataConfig:
     rate_hz: float | None = None
     channels: list[str] | None = None
     units: dict[str, str] | None = None
+    sources: list[SourceSpec] | None = None
+    weighting: Literal["proportional", "sqrt", "equal"] = "proportional"
 
     def __post_init__(self) -> None:
+        for i, spec in enumerate(self.sources or []):
+            if not spec.source:
+                raise ConfigError(f"sources[{i}].source: required (a bundled name, path or glob)")
+        if self.sources is not None and not self.sources:
+            raise ConfigError("sources: an empty list (leave it out for one data.source)")
         if self.context_length < 2:
             raise ConfigError(f"context_length: must be >= 2, got {self.context_length}")
         if self.stride < 1:

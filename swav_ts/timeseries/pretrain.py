@@ -20,13 +20,14 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Subset
 
 from swav_ts.core import distributed as dist_utils
 from swav_ts.core.config import ConfigError, changed_keys, from_dict, read_yaml, to_dict
@@ -36,13 +37,13 @@ from swav_ts.core.trainer import train
 from swav_ts.data.cache import RecordingCache
 from swav_ts.data.contract import InputContract
 from swav_ts.data.hapt import HAPT_UNITS
+from swav_ts.data.mixture import SOURCE_OPTIONS, MixedSource, as_parts, mixed_indices
 from swav_ts.data.normalize import ChannelStats
-from swav_ts.data.recording import Recording
 from swav_ts.data.sources import RecordingSource, resolve_source
 from swav_ts.data.torch_datasets import ContextDataset
-from swav_ts.data.units import CANONICAL_UNITS, conform_units, sensor_kind
+from swav_ts.data.units import CANONICAL_UNITS, conform_units, in_canonical_units, sensor_kind
 from swav_ts.timeseries.adapt import adapt_to_data, explicit_keys, log_changes
-from swav_ts.timeseries.config import TimeSeriesConfig
+from swav_ts.timeseries.config import TimeSeriesConfig, TSDataConfig
 from swav_ts.timeseries.model import build_model
 from swav_ts.timeseries.views import ViewMaker
 
@@ -215,15 +216,7 @@ def pretrain(
     requested, given = as_config(config)
     if explicit is None:
         explicit = given
-    data_cfg = requested.data
-    src = resolve_source(
-        data_cfg.source if source is None else source,
-        split=data_cfg.split,
-        time_col=data_cfg.time_col,
-        time_unit=data_cfg.time_unit,
-        rate_hz=data_cfg.rate_hz,
-        channels=data_cfg.channels,
-    )
+    src = _resolve(requested.data, source, explicit)
     if run_dir is None:
         with tempfile.TemporaryDirectory(prefix="swav_ts_") as tmp:
             return _pretrain(
@@ -241,10 +234,50 @@ def pretrain(
     )
 
 
+def _resolve(
+    data_cfg: TSDataConfig, source: Any, explicit: Collection[str]
+) -> RecordingSource | MixedSource:
+    """The run's source: ``source`` (a mapping of several: a mixture), else ``data.sources``
+    (a mixture), else ``data.source``."""
+    if source is None and data_cfg.sources:
+        if "data.source" in explicit:
+            raise ConfigError("data.source and data.sources are both given: keep one")
+        source = {
+            spec.name or f"source{i + 1}": {
+                k: getattr(spec, k) for k in ("source", *SOURCE_OPTIONS)
+            }
+            for i, spec in enumerate(data_cfg.sources)
+        }
+        if len(source) != len(data_cfg.sources):
+            raise ConfigError("data.sources: two sources have the same name")
+    if isinstance(source, Mapping):
+        defaults = {
+            "split": data_cfg.split,
+            "time_col": data_cfg.time_col,
+            "time_unit": data_cfg.time_unit,
+            "units": data_cfg.units,
+        }
+        parts = as_parts(source, resolve_source, defaults)
+        return MixedSource(parts, rate_hz=data_cfg.rate_hz, channels=data_cfg.channels)
+    if data_cfg.weighting != "proportional":
+        raise ConfigError(
+            f"data.weighting: {data_cfg.weighting!r} weighs several sources; this run has one "
+            "(give data.sources, or a mapping of sources to fit)"
+        )
+    return resolve_source(
+        data_cfg.source if source is None else source,
+        split=data_cfg.split,
+        time_col=data_cfg.time_col,
+        time_unit=data_cfg.time_unit,
+        rate_hz=data_cfg.rate_hz,
+        channels=data_cfg.channels,
+    )
+
+
 def _pretrain(
     requested: TimeSeriesConfig,
     explicit: Collection[str],
-    src: RecordingSource,
+    src: RecordingSource | MixedSource,
     run_dir: Path,
     resume: bool,
     allow_config_change: bool,
@@ -252,6 +285,8 @@ def _pretrain(
     phase_hook: Callable[[str], None] | None,
 ) -> PretrainResult:
     declared = requested.data.units or (HAPT_UNITS if src.kind == "bundled" else None)
+    if src.kind == "mixture":  # every source's declared units (the cache holds them converted)
+        declared = {k: v for _, _, units in src.parts for k, v in (units or {}).items()} or None
     fingerprint = src.fingerprint()
     if requested.data.units:  # declared otherwise: converted otherwise, another cache
         fingerprint += ":units=" + json.dumps(requested.data.units, sort_keys=True)
@@ -289,6 +324,8 @@ def _pretrain(
     logger.info("pretraining data: %s from %s", dataset.plan.summary(), src.description)
     if dataset.plan.short_skipped or dataset.plan.nan_dropped:
         logger.warning("%s", dataset.plan.summary())
+    if src.kind == "mixture":
+        dataset = _mixed_contexts(dataset, src, cfg.data.weighting, cfg.train.seed)
 
     # ---------------- model and training
     rates = sorted({r.rate_hz for r in cache.recordings})
@@ -327,6 +364,8 @@ def _pretrain(
         high=None if cache.stats.high is None else cache.stats.high.tolist(),
         units=_known_units(cache, declared) if src.named_channels else None,
     )
+    if any(r.absent for r in cache.recordings):  # trained with absent sensors: embeds them
+        contract = dataclasses.replace(contract, fill_values=cache.stats.mean.tolist())
     return PretrainResult(
         model=model.cpu().eval(),
         contract=contract,
@@ -344,20 +383,24 @@ def _pretrain(
     )
 
 
-def _in_canonical_units(recordings: Iterable[Recording], declared: dict | None):
-    """The recordings with their accelerometers and gyroscopes in g and rad/s (declared
-    units checked against the data, undeclared ones detected): a warning the first time a
-    sensor is converted, the other recordings' lines at INFO level."""
-    warned = set()
-    for rec in recordings:
-        signals, _, messages = conform_units(
-            rec.signals, rec.channel_names, declared, where=rec.recording_id
+def _mixed_contexts(dataset: ContextDataset, src: MixedSource, weighting: str, seed: int) -> Subset:
+    """An epoch of ``dataset``'s contexts drawn across the sources by ``weighting``, each
+    source's count said in one line; a source that gives no context is an error."""
+    cache = dataset.cache
+    groups = [src.source_of(cache.recordings[k].recording_id) for k in dataset.plan.recording]
+    empty = [name for name, _, _ in src.parts if name not in groups]
+    if empty:
+        raise ValueError(
+            f"source(s) {empty} give no context of {dataset.context_length} samples "
+            f"({dataset.plan.summary()}); lower data.context_length or leave them out"
         )
-        for line in messages:
-            what = line.split(": ", 1)[1]  # the line without the recording's name
-            logger.log(logging.INFO if what in warned else logging.WARNING, "%s", line)
-            warned.add(what)
-        yield dataclasses.replace(rec, signals=signals)
+    indices, counts = mixed_indices(groups, weighting, seed)
+    logger.info(
+        "sources (%s weighting), contexts held -> per epoch: %s",
+        weighting,
+        ", ".join(f"{g} {c['held']} -> {c['drawn']}" for g, c in counts.items()),
+    )
+    return Subset(dataset, indices.tolist())
 
 
 def _cached_recordings(
@@ -370,8 +413,8 @@ def _cached_recordings(
         return cache
     shutil.rmtree(cache_dir, ignore_errors=True)
     recordings = src.recordings()
-    if src.named_channels:
-        recordings = _in_canonical_units(recordings, declared)
+    if src.named_channels and src.kind != "mixture":  # a mixture converts per source
+        recordings = in_canonical_units(recordings, declared)
     return RecordingCache.write(recordings, cache_dir, fingerprint=fingerprint)
 
 
