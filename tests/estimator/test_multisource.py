@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,8 @@ from swav_ts import TimeSeriesSwAV
 from swav_ts.cli import main
 from tests.data.test_mixture import IMU, G, motion
 from tests.fixtures import FAST_SWAV
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,7 @@ def test_yaml_sources_pretrain_one_model(tmp_path, capsys):
     for i in range(2):
         _export(tmp_path / "phone" / f"p{i}.csv", IMU, 100.0, 40, G, i)
         _export(tmp_path / "watch" / f"w{i}.csv", IMU[:3], 50.0, 40, 1.0, 5 + i)
-    config = yaml.safe_load(open("configs/timeseries/multi_source.yaml"))
+    config = yaml.safe_load((ROOT / "configs" / "timeseries" / "multi_source.yaml").read_text())
     for spec in config["data"]["sources"]:
         spec["source"] = str(tmp_path / spec["source"])
     config["train"] = {"epochs": 1, "progress": False, "device": "cpu", "batch_size": 16}
