@@ -162,7 +162,8 @@ class RecordingCache:
                 fh.write(np.ascontiguousarray(signals.T).astype(_ITEM, copy=False).tobytes())
                 stats.update(signals, r.recording_id)
                 absent = [names.index(n) for n in r.absent_channels]
-                present = np.delete(signals, absent, axis=0)  # absent rows are not NaN runs
+                # absent rows are not NaN runs (a copy only for a recording that has some)
+                present = np.delete(signals, absent, axis=0) if absent else signals
                 subject = r.subject
                 if isinstance(subject, np.integer):
                     subject = int(subject)

@@ -312,13 +312,15 @@ SOURCE_OPTIONS = ("split", "time_col", "time_unit", "rate_hz", "channels", "unit
 
 
 def as_parts(
-    sources: Mapping[str, Any], resolve: Any, defaults: Mapping[str, Any]
+    sources: Mapping[str, Any] | Sequence[tuple[str, Any]],
+    resolve: Any,
+    defaults: Mapping[str, Any],
 ) -> list[tuple[str, RecordingSource, Mapping[str, str] | None]]:
-    """Resolve ``{name: source or {"source": ..., option: value}}``.
+    """Resolve ``{name: source or {"source": ..., option: value}}`` (or such pairs).
 
     Parameters
     ----------
-    sources : mapping
+    sources : mapping or sequence of (name, spec) pairs
         Per name, a source (anything ``resolve`` takes) or a mapping of it under ``"source"``
         and :data:`SOURCE_OPTIONS`.
     resolve : callable
@@ -334,7 +336,7 @@ def as_parts(
     from swav_ts.data.hapt import HAPT_UNITS
 
     parts = []
-    for name, spec in sources.items():
+    for name, spec in sources.items() if isinstance(sources, Mapping) else sources:
         options = dict(spec) if isinstance(spec, Mapping) else {"source": spec}
         if "source" not in options:
             raise ValueError(f"source {name!r}: give its data as {{'source': ..., options}}")

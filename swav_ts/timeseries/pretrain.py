@@ -242,23 +242,16 @@ def _resolve(
     if source is None and data_cfg.sources:
         if "data.source" in explicit:
             raise ConfigError("data.source and data.sources are both given: keep one")
-        source = {
-            spec.name or f"source{i + 1}": {
-                k: getattr(spec, k) for k in ("source", *SOURCE_OPTIONS)
-            }
+        pairs = [  # as pairs, so that MixedSource names a repeated name
+            (
+                spec.name or f"source{i + 1}",
+                {k: getattr(spec, k) for k in ("source", *SOURCE_OPTIONS)},
+            )
             for i, spec in enumerate(data_cfg.sources)
-        }
-        if len(source) != len(data_cfg.sources):
-            raise ConfigError("data.sources: two sources have the same name")
+        ]
+        return _mixture(data_cfg, pairs)
     if isinstance(source, Mapping):
-        defaults = {
-            "split": data_cfg.split,
-            "time_col": data_cfg.time_col,
-            "time_unit": data_cfg.time_unit,
-            "units": data_cfg.units,
-        }
-        parts = as_parts(source, resolve_source, defaults)
-        return MixedSource(parts, rate_hz=data_cfg.rate_hz, channels=data_cfg.channels)
+        return _mixture(data_cfg, list(source.items()))
     if data_cfg.weighting != "proportional":
         raise ConfigError(
             f"data.weighting: {data_cfg.weighting!r} weighs several sources; this run has one "
@@ -272,6 +265,19 @@ def _resolve(
         rate_hz=data_cfg.rate_hz,
         channels=data_cfg.channels,
     )
+
+
+def _mixture(data_cfg: TSDataConfig, pairs: list[tuple[str, Any]]) -> MixedSource:
+    """Several sources ``(name, source or {"source": ..., options})``, the run's ``data``
+    giving the options a source leaves out."""
+    defaults = {
+        "split": data_cfg.split,
+        "time_col": data_cfg.time_col,
+        "time_unit": data_cfg.time_unit,
+        "units": data_cfg.units,
+    }
+    parts = as_parts(pairs, resolve_source, defaults)
+    return MixedSource(parts, rate_hz=data_cfg.rate_hz, channels=data_cfg.channels)
 
 
 def _pretrain(
@@ -386,9 +392,10 @@ def _pretrain(
 def _mixed_contexts(dataset: ContextDataset, src: MixedSource, weighting: str, seed: int) -> Subset:
     """An epoch of ``dataset``'s contexts drawn across the sources by ``weighting``, each
     source's count said in one line; a source that gives no context is an error."""
-    cache = dataset.cache
-    groups = [src.source_of(cache.recordings[k].recording_id) for k in dataset.plan.recording]
-    empty = [name for name, _, _ in src.parts if name not in groups]
+    of_recording = np.array([src.source_of(r.recording_id) for r in dataset.cache.recordings])
+    groups = of_recording[dataset.plan.recording]  # (N,) the source of every context
+    given = set(groups.tolist())
+    empty = [name for name, _, _ in src.parts if name not in given]
     if empty:
         raise ValueError(
             f"source(s) {empty} give no context of {dataset.context_length} samples "

@@ -149,6 +149,12 @@ def test_bad_source_specs_are_named(sources, message):
         mix(sources)
 
 
+def test_a_repeated_source_name_is_named():
+    phone = [motion(IMU, 50.0, 10, "p")]
+    with pytest.raises(ValueError, match=r"source names must be unique; \['a'\] appear"):
+        mix([("a", phone), ("b", phone), ("a", {"source": phone})])
+
+
 def test_a_recording_with_other_channels_is_an_error():
     src = mix({"a": [motion(IMU[:3], 50.0, 10, "p"), motion(IMU, 50.0, 10, "q")]})
     with pytest.raises(
