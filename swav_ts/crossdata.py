@@ -51,11 +51,14 @@ __all__ = [
     "WEIGHTINGS",
     "ChannelIndependentSwAV",
     "channel_correlations",
+    "check_triplets",
+    "random_rotations",
     "read_out",
     "read_source",
     "resize_cases",
     "stack_cases",
     "univariate_corpus",
+    "with_magnitudes",
 ]
 
 WEIGHTINGS = ("sqrt", "proportional", "equal")
@@ -197,6 +200,59 @@ def channel_correlations(X: np.ndarray) -> np.ndarray:
     return R[:, i, j].astype(np.float32)
 
 
+def check_triplets(triplets: Any, n_channels: int, where: str = "X") -> list[tuple[int, int, int]]:
+    """Declared 3-axis sensors as index triples: three distinct channels each, none shared."""
+    out = [tuple(int(c) for c in t) for t in (triplets or [])]
+    flat = [c for t in out for c in t]
+    bad = [t for t in out if len(t) != 3 or len(set(t)) != 3]
+    bad += [t for t in out if any(not 0 <= c < n_channels for c in t)]
+    if bad or len(flat) != len(set(flat)):
+        raise ValueError(
+            f"{where}: triplets must be distinct (x, y, z) channel indices below {n_channels}, "
+            f"none in two triplets; got {out}"
+        )
+    return out
+
+
+def random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` rotation matrices ``(n, 3, 3)`` drawn uniformly (Haar): the QR factor of a
+    Gaussian matrix with the signs of ``R``'s diagonal taken out, and a reflection undone."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, 3, 3)))
+    Q = Q * np.sign(np.diagonal(R, axis1=1, axis2=2))[:, None, :]
+    Q[np.linalg.det(Q) < 0, :, 0] *= -1  # det +1: a rotation, not a reflection
+    return Q
+
+
+def with_magnitudes(
+    X: np.ndarray, triplets: Sequence[tuple[int, int, int]], rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """The cases with one more channel per declared 3-axis sensor: its magnitude
+    ``|v(t)|``, the same however the sensor is worn; ``rng``: every triplet of every case
+    first turned by its own random rotation (the physical augmentation of a worn sensor).
+
+    Parameters
+    ----------
+    X : ndarray (B, C, T)
+    triplets : sequence of (x, y, z) channel indices
+    rng : numpy Generator, optional
+
+    Returns
+    -------
+    ndarray (B, C + len(triplets), T) float32
+    """
+    if not triplets:
+        return X
+    X = np.array(X, dtype=np.float32)
+    mags = []
+    for t in triplets:
+        V = X[:, list(t)]  # (B, 3, T)
+        if rng is not None:
+            V = np.einsum("bij,bjt->bit", random_rotations(len(X), rng), V).astype(np.float32)
+            X[:, list(t)] = V
+        mags.append(np.linalg.norm(V, axis=1))  # (B, T)
+    return np.concatenate([X, np.stack(mags, axis=1)], axis=1)
+
+
 def read_out(F: np.ndarray, readout: str, X: np.ndarray | None = None) -> np.ndarray:
     """A case's embedding from its per-channel features.
 
@@ -246,6 +302,7 @@ def univariate_corpus(
     n_cases: int = 12000,
     weighting: str = "sqrt",
     seed: int = 0,
+    triplets: Mapping[str, Sequence[tuple[int, int, int]]] | None = None,
 ) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
     """The pretraining corpus: ``n_cases`` normalised univariate series drawn across sources.
 
@@ -262,6 +319,10 @@ def univariate_corpus(
         A source asked for more series than it holds repeats them (each at most
         ``ceil(share / held)`` times); otherwise they are drawn without replacement.
     seed : int
+    triplets : mapping of str to list of (x, y, z) channel indices, optional
+        The 3-axis sensors of a source: each adds its magnitude as one more series per case,
+        and every drawn case's triplets are turned by a random rotation first
+        (:func:`with_magnitudes`).
 
     Returns
     -------
@@ -274,19 +335,30 @@ def univariate_corpus(
     if n_cases < 2:
         raise ValueError(f"n_cases must be >= 2, got {n_cases}")
     rng = np.random.default_rng(seed)
-    held = {name: X.shape[0] * X.shape[1] for name, X in sources.items()}
+    triplets = triplets or {}
+    unknown = sorted(set(triplets) - set(sources))
+    if unknown:
+        raise ValueError(f"triplets name no source: {unknown} (sources: {sorted(sources)})")
+    trip = {
+        name: check_triplets(triplets.get(name), X.shape[1], f"triplets of {name!r}")
+        for name, X in sources.items()
+    }
+    per_case = {name: X.shape[1] + len(trip[name]) for name, X in sources.items()}
+    held = {name: X.shape[0] * per_case[name] for name, X in sources.items()}
     shares = source_shares(held, n_cases, weighting)
     parts, counts = [], {}
     for name, X in sources.items():
-        B, C, _ = X.shape
+        B, S = X.shape[0], per_case[name]
         n = shares[name]
-        pick = draw_items(B * C, n, rng)
-        # series k is channel k % C of case k // C; read case by case, in file order, so a
-        # memory-mapped source is only read where it is drawn
-        cases, inverse = np.unique(pick // C, return_inverse=True)
+        pick = draw_items(B * S, n, rng)
+        # series k is channel k % S of case k // S (the magnitudes after the channels); read
+        # case by case, in file order, so a memory-mapped source is only read where drawn
+        cases, inverse = np.unique(pick // S, return_inverse=True)
         drawn = np.asarray(X[cases], dtype=np.float32)  # (U, C, T)
         _check_finite(drawn, f"source {name!r}", cases)
-        series = drawn[inverse, pick % C][:, None, :]  # (n, 1, T)
+        if trip[name]:
+            drawn = with_magnitudes(drawn, trip[name], rng)  # (U, S, T)
+        series = drawn[inverse, pick % S][:, None, :]  # (n, 1, T)
         parts.append(_normalise_series(resize_cases(series, length)))
         counts[name] = {"held": held[name], "drawn": n}
     corpus = np.concatenate(parts)
@@ -318,6 +390,9 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         The univariate model (one channel of ``length`` points).
     corpus_counts_ : dict
         Per source, series held and drawn.
+    triplets_ : dict
+        Per source, the 3-axis sensors declared at ``fit`` (their magnitudes were in the
+        corpus).
     """
 
     def __init__(
@@ -336,17 +411,23 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         self.readout = readout
         self.swav_params = swav_params
 
-    def fit(self, X: Any, y: Any = None) -> ChannelIndependentSwAV:
+    def fit(
+        self, X: Any, y: Any = None, triplets: Mapping[str, Sequence] | None = None
+    ) -> ChannelIndependentSwAV:
         """Pretrain on the sources in ``X`` without labels.
 
         ``X``: ``{name: (n_cases, n_channels, n_timepoints) array}``, a list of such arrays or
-        one array; channel counts and lengths may differ between sources.
+        one array; channel counts and lengths may differ between sources. ``triplets``: per
+        source name, its 3-axis sensors as ``(x, y, z)`` channel indices; each adds its
+        magnitude series to the corpus, under a random rotation of the sensor
+        (:func:`univariate_corpus`).
         """
         self.check_params()
         sources = _as_sources(X)
         corpus, self.corpus_counts_ = univariate_corpus(
-            sources, self.length, self.n_cases, self.weighting, self.random_state
+            sources, self.length, self.n_cases, self.weighting, self.random_state, triplets
         )
+        self.triplets_ = {k: [list(t) for t in v] for k, v in (triplets or {}).items() if v}
         params = {"random_state": self.random_state, **(self.swav_params or {})}
         self.encoder_ = TimeSeriesSwAV(**params)
         self.encoder_.fit(corpus)
@@ -379,14 +460,17 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
             )
         est = cls(length=int(encoder.config_.data.context_length))
         est.encoder_ = encoder
-        est.corpus_counts_ = {}
+        est.corpus_counts_, est.triplets_ = {}, {}
         return est
 
-    def channel_features(self, X: Any) -> np.ndarray:
+    def channel_features(self, X: Any, triplets: Sequence | None = None) -> np.ndarray:
         """Per channel of every case, the encoder's ``D`` features, then the series' mean and
-        log standard deviation: ``(n_cases, n_channels, D + 2)``."""
+        log standard deviation: ``(n_cases, n_channels, D + 2)``; with ``triplets`` (the
+        3-axis sensors as ``(x, y, z)`` channel indices) one more row per sensor, its
+        magnitude series', after the channels."""
         self._check_fitted()
-        return self._features(_check_cases(X, "X"))
+        X = _check_cases(X, "X")
+        return self._features(with_magnitudes(X, check_triplets(triplets, X.shape[1])))
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         """:meth:`channel_features` of checked cases."""
@@ -396,11 +480,13 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         Z = self.encoder_.transform(series.reshape(B * C, 1, self.length))  # (B*C, D)
         return np.concatenate([Z.reshape(B, C, -1), stats], axis=-1)  # (B, C, D+2)
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any, triplets: Sequence | None = None) -> np.ndarray:
         """Embed cases of any channel count, read out as ``readout`` says (:func:`read_out`;
-        ``"concat"``: ``(n_cases, n_channels * (D + 2))``)."""
+        ``"concat"``: ``(n_cases, n_channels * (D + 2))``); ``triplets``: as in
+        :meth:`channel_features` (one more channel per sensor)."""
         self._check_fitted()
         X = _check_cases(X, "X")
+        X = with_magnitudes(X, check_triplets(triplets, X.shape[1]))
         return read_out(self._features(X), self.readout, X)
 
     def save(self, path: str | Path) -> Path:
@@ -414,6 +500,7 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
             "random_state": self.random_state,
             "readout": self.readout,
             "corpus_counts": self.corpus_counts_,
+            "triplets": self.triplets_,
         }
         meta = {**self.encoder_._metadata(), CROSSDATA_KEY: json.dumps(own)}
         return write_model_file(path, self.encoder_.model_, meta)
@@ -427,5 +514,6 @@ class ChannelIndependentSwAV(TransformerMixin, BaseEstimator):
         if CROSSDATA_KEY in meta:
             own = json.loads(meta[CROSSDATA_KEY])
             est.corpus_counts_ = own.pop("corpus_counts")
+            est.triplets_ = own.pop("triplets", {})
             est.set_params(**own)
         return est

@@ -44,10 +44,19 @@ from swav_ts.bench.panel import (
     score_set,
     summarise,
 )
-from swav_ts.crossdata import READOUTS, WEIGHTINGS, read_out
+from swav_ts.crossdata import READOUTS, WEIGHTINGS, check_triplets, read_out, with_magnitudes
 
 METHODS = ("crossdata", "minirocket", "per-set")
 HAPT_SPLITS = ("test", "validation")
+#: The panel's 3-axis sensors (``--triplets``): HAPT names its channels acc_x..gyro_z; the
+#: two smartwatch sets hold a 3-D accelerometer then a 3-D gyroscope (their .ts headers and
+#: data/README.md; the first three channels carry the larger, gravity-free acceleration, the
+#: last three mean about zero). The pen and articulograph sets declare none.
+TRIPLETS = {
+    "HAPT": [(0, 1, 2), (3, 4, 5)],
+    "BasicMotions": [(0, 1, 2), (3, 4, 5)],
+    "RacketSports": [(0, 1, 2), (3, 4, 5)],
+}
 
 
 def load_set(
@@ -88,12 +97,15 @@ def run_crossdata(
     length: int,
     overrides: Sequence[str] = (),
     model_path: Path | None = None,
+    triplets: bool = False,
 ) -> dict[str, Any]:
     """Pretrain on the training splits of every set in ``sets`` but ``heldout``; give the
     held-out set's per-channel features (``ChannelIndependentSwAV.channel_features``), for
     every readout to use. ``overrides``: ``key=value`` settings of the univariate SwAV
     (defaults otherwise). ``model_path``: where the model is saved, and loaded from instead
-    of pretrained when it is already there (its settings and corpus must match)."""
+    of pretrained when it is already there (its settings and corpus must match).
+    ``triplets``: the sets' 3-axis sensors (:data:`TRIPLETS`) declared, in the corpus and
+    for the held-out set (one magnitude row per sensor after the channels)."""
     from swav_ts.bench.common import resolve_config
     from swav_ts.crossdata import ChannelIndependentSwAV
 
@@ -107,13 +119,14 @@ def run_crossdata(
         random_state=seed,
         swav_params={"config": resolve_config(overrides)} if overrides else None,
     )
+    declared = {name: TRIPLETS[name] for name in sources if triplets and name in TRIPLETS}
     t0 = time.perf_counter()
     run: dict[str, Any] = {}
     if model_path is not None and model_path.is_file():
-        model = _load_matching(model_path, model, sorted(sources), overrides)
+        model = _load_matching(model_path, model, sorted(sources), overrides, declared)
         run["loaded_from"] = str(model_path)
     else:
-        model.fit(sources)
+        model.fit(sources, triplets=declared)
         if model_path is not None:
             model.save(model_path)
             model_path.with_suffix(".json").write_text(
@@ -122,8 +135,9 @@ def run_crossdata(
     fit_s = time.perf_counter() - t0
     data = sets[heldout]
     t1 = time.perf_counter()
-    Ftr = model.channel_features(data["Xtr"])
-    Fte = None if data["Xte"] is None else model.channel_features(data["Xte"])
+    own = TRIPLETS.get(heldout) if triplets else None
+    Ftr = model.channel_features(data["Xtr"], own)
+    Fte = None if data["Xte"] is None else model.channel_features(data["Xte"], own)
     return {
         **run,
         "fit_s": fit_s,
@@ -134,7 +148,9 @@ def run_crossdata(
     }
 
 
-def _load_matching(path: Path, want: Any, corpus: list[str], overrides: Sequence[str]) -> Any:
+def _load_matching(
+    path: Path, want: Any, corpus: list[str], overrides: Sequence[str], triplets: dict
+) -> Any:
     """The model saved at ``path``, or a clear error when it was pretrained otherwise."""
     from swav_ts.crossdata import ChannelIndependentSwAV
 
@@ -145,10 +161,12 @@ def _load_matching(path: Path, want: Any, corpus: list[str], overrides: Sequence
     have = {k: getattr(got, k) for k in keys} | {
         "corpus": sorted(got.corpus_counts_),
         "overrides": saved.get("overrides"),
+        "triplets": got.triplets_,
     }
     need = {k: getattr(want, k) for k in keys} | {
         "corpus": corpus,
         "overrides": list(overrides),
+        "triplets": {k: [list(t) for t in v] for k, v in triplets.items()},
     }
     if have != need:
         diff = {k: (have[k], need[k]) for k in need if have[k] != need[k]}
@@ -170,6 +188,7 @@ def run_lodo(
     overrides: Sequence[str] = (),
     readouts: Sequence[str] = ("concat",),
     hapt_split: str = "test",
+    triplets: bool = False,
     models_dir: str | None = None,
     data_dirs: Sequence[str] = (),
     out_dir: str = "runs/bench_crossdata",
@@ -185,7 +204,8 @@ def run_lodo(
     ``readouts``: the cross-data-set embeddings scored from one pretraining (one readout:
     the method ``crossdata``; several: ``crossdata-<readout>`` each); ``hapt_split``: HAPT
     scored on its test subjects or on the validation folds of its training subjects (for
-    choosing a design); ``models_dir``: the cross-data-set models are saved there as
+    choosing a design); ``triplets``: the sets' 3-axis sensors declared (:data:`TRIPLETS`,
+    :func:`run_crossdata`); ``models_dir``: the cross-data-set models are saved there as
     ``<held-out>-seed<seed>.safetensors`` and loaded instead of pretrained when present."""
     from swav_ts.bench.panel import run_peer, run_swav_defaults
     from swav_ts.bench.uea import default_uea_dir
@@ -209,6 +229,7 @@ def run_lodo(
         "overrides": list(overrides),
         "readouts": list(readouts),
         "hapt_split": hapt_split,
+        **({"triplets": True} if triplets else {}),  # runs without keep their settings
     }
     result: dict[str, Any] = {"benchmark": "crossdata", "label": "lodo", "settings": settings}
     if path.is_file():
@@ -240,13 +261,26 @@ def run_lodo(
                         else None
                     )
                     res = run_crossdata(
-                        heldout, pool, seed, n_cases, weighting, length, overrides, model_path
+                        heldout,
+                        pool,
+                        seed,
+                        n_cases,
+                        weighting,
+                        length,
+                        overrides,
+                        model_path,
+                        triplets,
                     )
                     Ftr, Fte = res.pop("features")
+                    own = check_triplets(
+                        TRIPLETS.get(heldout) if triplets else None, data["Xtr"].shape[1]
+                    )
+                    Xtr, Xte = (None if X is None else with_magnitudes(X, own)
+                                for X in (data["Xtr"], data["Xte"]))  # fmt: skip
                     for readout, name in names.items():
                         Z = (
-                            read_out(Ftr, readout, data["Xtr"]),
-                            None if Fte is None else read_out(Fte, readout, data["Xte"]),
+                            read_out(Ftr, readout, Xtr),
+                            None if Fte is None else read_out(Fte, readout, Xte),
                         )
                         one = {**res, "readout": readout, "embeddings": Z}
                         record_run(result, path, one, heldout, name, seed, data, score_heldout)
@@ -280,6 +314,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
     p.add_argument("--readouts", nargs="+", default=["concat"], choices=READOUTS)
     p.add_argument("--hapt-split", default="test", choices=HAPT_SPLITS, dest="hapt_split")
+    p.add_argument(
+        "--triplets",
+        action="store_true",
+        help="declare the 3-axis sensors of HAPT, BasicMotions and RacketSports: their "
+        "magnitudes join the corpus (under random rotations) and the embedding",
+    )
     p.add_argument(
         "--models", default=None, dest="models_dir", help="save (and reuse) the pretrained models"
     )

@@ -74,5 +74,12 @@ def test_readouts_share_one_pretraining_and_saved_models_are_reused(tmp_path, mo
     assert [r["scores"] for r in again] == [r["scores"] for r in first]
     with pytest.raises(ValueError, match="pretrained with other settings"):
         run_lodo(json_path=str(tmp_path / "c.json"), **{**kwargs, "overrides": TINY[:-1]})
+    with pytest.raises(ValueError, match="pretrained with other settings.*triplets"):
+        run_lodo(json_path=str(tmp_path / "e.json"), **{**kwargs, "triplets": True})
+    monkeypatch.undo()  # T1: the smartwatch sets' two sensors add a magnitude row each
+    trip = {**kwargs, "triplets": True, "models_dir": str(tmp_path / "models_t")}
+    runs = run_lodo(json_path=str(tmp_path / "t.json"), **trip)["runs"]
+    assert [r["dim"] for r in runs] == [8 * (8 + 2), 2 * 8 + 2 * 8]
+    assert runs[0]["corpus"]["RacketSports"]["held"] == 151 * 8
     with pytest.raises(ValueError, match="unknown method, set or readout 'sum'"):
         run_lodo(json_path=str(tmp_path / "d.json"), **{**kwargs, "readouts": ["sum"]})

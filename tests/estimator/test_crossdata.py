@@ -6,10 +6,13 @@ import pytest
 from swav_ts.crossdata import (
     ChannelIndependentSwAV,
     channel_correlations,
+    check_triplets,
+    random_rotations,
     read_out,
     resize_cases,
     stack_cases,
     univariate_corpus,
+    with_magnitudes,
 )
 from tests.fixtures import FAST_SWAV
 
@@ -164,3 +167,62 @@ def test_bad_input_is_named():
 
     with pytest.raises(NotFittedError):
         model.transform(np.zeros((1, 1, 8)))
+
+
+def test_random_rotations_are_rotations_in_every_direction():
+    Q = random_rotations(4000, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        Q @ Q.transpose(0, 2, 1), np.broadcast_to(np.eye(3), Q.shape), atol=1e-12
+    )
+    np.testing.assert_allclose(np.linalg.det(Q), 1.0, atol=1e-12)  # no reflection
+    # Haar: a fixed axis is sent anywhere on the sphere, so its images average to zero
+    assert np.abs((Q @ np.array([0.0, 0.0, 1.0])).mean(axis=0)).max() < 0.05
+
+
+def test_magnitudes_follow_the_sensor_not_its_orientation():
+    X = np.random.default_rng(1).normal(size=(7, 6, 40)).astype(np.float32)
+    plain = with_magnitudes(X, [(0, 1, 2), (3, 4, 5)])
+    assert plain.shape == (7, 8, 40)
+    np.testing.assert_array_equal(plain[:, :6], X)
+    np.testing.assert_allclose(plain[:, 6], np.linalg.norm(X[:, :3], axis=1), rtol=1e-6)
+    turned = with_magnitudes(X, [(0, 1, 2), (3, 4, 5)], np.random.default_rng(2))
+    np.testing.assert_allclose(turned[:, 6:], plain[:, 6:], rtol=1e-5)  # the same magnitudes
+    assert np.abs(turned[:, :3] - X[:, :3]).max() > 0.5  # the axes turned
+    np.testing.assert_allclose(  # by one rotation per case: every instant keeps its length
+        np.linalg.norm(turned[:, 3:6], axis=1), np.linalg.norm(X[:, 3:6], axis=1), rtol=1e-5
+    )
+    assert with_magnitudes(X, []) is X
+    for bad in ([(0, 1)], [(0, 1, 1)], [(0, 1, 6)], [(0, 1, 2), (2, 3, 4)]):
+        with pytest.raises(ValueError, match="triplets must be distinct"):
+            check_triplets(bad, 6)
+
+
+def test_triplets_add_magnitude_series_to_the_corpus_and_a_row_to_the_embedding(tmp_path):
+    sources = _sources()
+    plain, counts = univariate_corpus(sources, length=32, n_cases=64)
+    again, _ = univariate_corpus(sources, length=32, n_cases=64, triplets={})
+    np.testing.assert_array_equal(plain, again)  # no triplets: the corpus R0 always drew
+    trip = {"imu": [(0, 1, 2), (3, 4, 5)]}
+    _, with_trip = univariate_corpus(sources, length=32, n_cases=64, triplets=trip)
+    assert with_trip["imu"]["held"] == 20 * 8 and counts["imu"]["held"] == 20 * 6
+    # the sensor is turned before its axes are drawn: a motion along x alone shows on y and z
+    flat = np.zeros((50, 3, 32), dtype=np.float32)
+    flat[:, 0] = np.sin(np.linspace(0, 6, 32))
+    drawn, _ = univariate_corpus({"x": flat}, length=32, n_cases=200)
+    turned, _ = univariate_corpus({"x": flat}, length=32, n_cases=200, triplets={"x": [(0, 1, 2)]})
+    assert (np.abs(drawn).max(axis=-1) == 0).mean() > 0.5  # y and z: zero series
+    assert (np.abs(turned).max(axis=-1) == 0).mean() == 0
+    with pytest.raises(ValueError, match=r"triplets name no source: \['watch'\]"):
+        univariate_corpus(sources, triplets={"watch": [(0, 1, 2)]})
+    model = ChannelIndependentSwAV(length=32, n_cases=64, swav_params=TINY)
+    model.fit(sources, triplets=trip)
+    D = model.encoder_.n_features_out_
+    X = np.random.default_rng(3).normal(size=(4, 6, 50)).astype(np.float32)
+    F = model.channel_features(X, triplets=[(0, 1, 2)])
+    assert F.shape == (4, 7, D + 2)
+    np.testing.assert_allclose(F[:, :6], model.channel_features(X), rtol=1e-5, atol=1e-6)
+    mag = np.linalg.norm(X[:, :3], axis=1)
+    np.testing.assert_allclose(F[:, 6, -2], mag.mean(-1), rtol=1e-4)  # the magnitude's mean
+    assert model.transform(X, triplets=[(0, 1, 2), (3, 4, 5)]).shape == (4, 8 * (D + 2))
+    loaded = ChannelIndependentSwAV.load(model.save(tmp_path / "t"))
+    assert loaded.triplets_ == {"imu": [[0, 1, 2], [3, 4, 5]]}
