@@ -90,7 +90,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
     from swav_ts.core.config import load_config
-    from swav_ts.crossdata import ChannelIndependentSwAV, read_source
+    from swav_ts.crossdata import ChannelIndependentSwAV, named_triplets, read_source
     from swav_ts.timeseries.config import TimeSeriesConfig
 
     model = ChannelIndependentSwAV(
@@ -102,25 +102,25 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
     )
     model.check_params()  # before the sources are read
     units = dict(_key_value(spec, "--units") for spec in args.units)
-    sources = {}
+    sources, triplets = {}, {}
     for spec in args.source:
         name, where = _key_value(spec, "--source")
         if name in sources:
             raise ValueError(f"--source {name!r} is given twice; name each source once")
-        sources[name] = read_source(
-            where,
-            args.length,
-            args.window_s,
-            time_col=args.time_col,
-            time_unit=args.time_unit,
-            units=units,
+        options = {"time_col": args.time_col, "time_unit": args.time_unit}
+        sources[name] = read_source(where, args.length, args.window_s, units=units, **options)
+        if args.triplets:
+            triplets[name] = named_triplets(where, **options)
+        sensors = f", 3-axis sensors {triplets[name]}" if args.triplets else ""
+        print(
+            f"source {name}: {sources[name].shape[0]} cases x {sources[name].shape[1]} "
+            f"channels{sensors}"
         )
-        print(f"source {name}: {sources[name].shape[0]} cases x {sources[name].shape[1]} channels")
     if args.config or args.set:
         model.set_params(
             swav_params={"config": load_config(TimeSeriesConfig, args.config, args.set)}
         )
-    model.fit(sources)
+    model.fit(sources, triplets=triplets)
     path = model.save(args.out)
     drawn = ", ".join(f"{k} {v['drawn']} of {v['held']}" for k, v in model.corpus_counts_.items())
     print(f"pretrained on {args.n_cases} series ({drawn}); model saved to {path}")
@@ -186,6 +186,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out}: use a .npy or .parquet file")
     if out.suffix != ".npy":
         _require_parquet(out)
+    if args.triplets and not isinstance(est, ChannelIndependentSwAV):
+        raise ValueError(
+            f"--triplets: {args.model} has a fixed channel set; the magnitude rows are for "
+            "channel-independent models (swav-ts pretrain-crossdata)"
+        )
     if isinstance(est, ChannelIndependentSwAV):
         Z, ids, starts = _embed_any_channels(est, args)
         _write_embeddings(out, Z, ids, starts)
@@ -239,7 +244,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def _embed_any_channels(est, args: argparse.Namespace):
     """A channel-independent model's embeddings of windows, or of recordings cut at their own
     rate (it takes any channel set, so every column but the time is a channel)."""
-    from swav_ts.crossdata import stack_cases
+    from swav_ts.crossdata import named_triplets, stack_cases
     from swav_ts.data.sources import read_windows
 
     options = {"time_col": args.time_col, "time_unit": args.time_unit, "rate_hz": args.rate_hz}
@@ -247,7 +252,10 @@ def _embed_any_channels(est, args: argparse.Namespace):
         options["channels"] = args.channels
     cases, ids, starts = read_windows(args.input, args.window_s, args.stride_s, **options)
     X = stack_cases(cases, ids, est.length, str(args.input))
-    return est.transform(X), ids, starts
+    triplets = named_triplets(args.input, **options) if args.triplets else None
+    if triplets:
+        print(f"3-axis sensors {triplets}: one magnitude row each after the channels")
+    return est.transform(X, triplets), ids, starts
 
 
 def _write_embeddings(out: Path, Z, ids, starts) -> None:
@@ -465,6 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
     cd.add_argument("--weighting", default="sqrt", help="sqrt, proportional or equal")
     cd.add_argument("--readout", default="concat", help="concat, mean-max, mean or concat-corr")
     cd.add_argument("--seed", type=int, default=0)
+    cd.add_argument(
+        "--triplets",
+        action="store_true",
+        help="recognise each source's 3-axis sensors by channel name (acc_x, acc_y, acc_z): "
+        "their magnitudes join the corpus, each sensor turned by random rotations",
+    )
     cd.add_argument("--config", default=None, help="YAML of the univariate SwAV (its defaults)")
     cd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
@@ -518,6 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="signal columns of CSV/Parquet input, in the model's channel order (default: the "
         "model's channel names; other columns, such as labels, are left out)",
+    )
+    em.add_argument(
+        "--triplets",
+        action="store_true",
+        help="a channel-independent model: add each 3-axis sensor's magnitude (recognised by "
+        "channel name) after the channels",
     )
 
     ex = sub.add_parser("export", help="export a model to ONNX or TorchScript (docs/deploy.md)")

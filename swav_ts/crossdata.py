@@ -52,6 +52,7 @@ __all__ = [
     "ChannelIndependentSwAV",
     "channel_correlations",
     "check_triplets",
+    "named_triplets",
     "random_rotations",
     "read_out",
     "read_source",
@@ -148,6 +149,30 @@ def read_source(
             return _check_cases(X, f"source {str(source)!r}", lazy=True)
     cases, ids, _ = read_windows(source, window_s, canonical_units=True, **read_options)
     return stack_cases(cases, ids, length, str(source))
+
+
+def named_triplets(source: Any, **read_options: Any) -> list[tuple[int, int, int]]:
+    """The 3-axis sensors of a source of named channels (CSV/Parquet, a bundled name),
+    recognised from the names (``acc_x, acc_y, acc_z``, ``gyroX, gyroY, gyroZ``; as the
+    rotation augmentation recognises them) in its first recording, which is read for it.
+
+    Raises
+    ------
+    ValueError
+        A source whose channels have no names (arrays, ``.ts`` files).
+    """
+    from swav_ts.data.sources import resolve_source
+    from swav_ts.timeseries.augment.config import sensor_triplets
+
+    keys = ("time_col", "time_unit", "rate_hz", "channels")
+    src = resolve_source(source, **{k: v for k, v in read_options.items() if k in keys and v})
+    first = next(iter(src.recordings()), None) if src.named_channels else None
+    if first is None:
+        raise ValueError(
+            f"{source}: its channels have no names, so no 3-axis sensor can be recognised; "
+            "leave out --triplets, or pass triplets= (channel indices) in Python"
+        )
+    return list(sensor_triplets(first.channel_names))
 
 
 def stack_cases(

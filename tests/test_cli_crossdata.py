@@ -116,3 +116,28 @@ def test_recordings_in_other_units_are_converted_and_said(tmp_path, caplog, caps
     argv = ["pretrain-crossdata", "--source", f"phone={si}", "--window-s", "2.56"]
     assert main([*argv, "--units", "acc=g", "--out", str(tmp_path / "m")]) == 2
     assert "are declared in g but the data says m/s^2" in capsys.readouterr().err
+
+
+def test_triplets_are_recognised_by_name_in_pretraining_and_embedding(tmp_path, capsys):
+    for i in range(2):
+        _phone_csv(tmp_path / f"phone{i}.csv", seconds=20.0, extra=False)
+    phones = f"phones={tmp_path / 'phone*.csv'}"
+    args = ["pretrain-crossdata", "--source", phones, "--window-s", "2.56", "--triplets"]
+    args += ["--n-cases", "64", "--length", "32", "--out", str(tmp_path / "m"), *TINY]
+    assert main(args) == 0
+    assert "3-axis sensors [(0, 1, 2), (3, 4, 5)]" in capsys.readouterr().out
+    model = load_model(tmp_path / "m.safetensors")
+    assert model.triplets_ == {"phones": [[0, 1, 2], [3, 4, 5]]}
+    assert model.corpus_counts_["phones"]["held"] == 2 * 7 * 8  # 6 axes + 2 magnitudes
+    D = model.encoder_.n_features_out_
+    out = tmp_path / "z.npy"
+    embed = ["embed", "--model", str(tmp_path / "m.safetensors"), "--input"]
+    assert main([*embed, str(tmp_path / "phone0.csv"), "--out", str(out), "--window-s", "2.56",
+                 "--triplets"]) == 0  # fmt: skip
+    assert np.load(out).shape == (7, 8 * (D + 2))
+    ts = str(UEA / "RacketSports_TRAIN.ts")
+    assert main([*embed, ts, "--out", str(out), "--triplets"]) == 2
+    assert "its channels have no names" in capsys.readouterr().err
+    assert main(["embed", "--model", "motion-50hz", "--input", ts, "--out", str(out),
+                 "--triplets"]) == 2  # fmt: skip
+    assert "--triplets: motion-50hz has a fixed channel set" in capsys.readouterr().err
