@@ -89,6 +89,17 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
+    import tempfile
+
+    if args.cache_dir:
+        return _pretrain_crossdata(args, Path(args.cache_dir))
+    with tempfile.TemporaryDirectory(prefix="swav-ts-crossdata-") as folder:
+        return _pretrain_crossdata(args, Path(folder))
+
+
+def _pretrain_crossdata(args: argparse.Namespace, spill_dir: Path) -> int:
+    """``pretrain-crossdata``: recordings are read one at a time, their windows kept in
+    ``spill_dir`` on disk (memory-mapped) until the corpus is drawn."""
     from swav_ts.core.config import load_config
     from swav_ts.crossdata import ChannelIndependentSwAV, named_triplets, read_source
     from swav_ts.timeseries.config import TimeSeriesConfig
@@ -108,7 +119,9 @@ def cmd_pretrain_crossdata(args: argparse.Namespace) -> int:
         if name in sources:
             raise ValueError(f"--source {name!r} is given twice; name each source once")
         options = {"time_col": args.time_col, "time_unit": args.time_unit}
-        sources[name] = read_source(where, args.length, args.window_s, units=units, **options)
+        sources[name] = read_source(
+            where, args.length, args.window_s, spill_dir=spill_dir, units=units, **options
+        )
         if args.triplets:
             triplets[name] = named_triplets(where, **options)
         sensors = f", 3-axis sensors {triplets[name]}" if args.triplets else ""
@@ -478,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="recognise each source's 3-axis sensors by channel name (acc_x, acc_y, acc_z): "
         "their magnitudes join the corpus, each sensor turned by random rotations",
+    )
+    cd.add_argument(
+        "--cache-dir",
+        default=None,
+        help="folder for the windows of CSV/Parquet recordings, written one recording at a "
+        "time and read memory-mapped, so sources may be larger than memory (default: a "
+        "temporary folder, removed at the end)",
     )
     cd.add_argument("--config", default=None, help="YAML of the univariate SwAV (its defaults)")
     cd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

@@ -34,7 +34,8 @@ never sees which sensor a series came from.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,17 +124,31 @@ def resize_cases(X: np.ndarray, length: int) -> np.ndarray:
 
 
 def read_source(
-    source: Any, length: int = 128, window_s: float | None = None, **read_options: Any
+    source: Any,
+    length: int = 128,
+    window_s: float | None = None,
+    spill_dir: str | Path | None = None,
+    units: Mapping[str, str] | None = None,
+    **read_options: Any,
 ) -> np.ndarray:
     """One source's cases as ``(n_cases, n_channels, n_timepoints)``, from any data source.
 
     Windows (``.npy``/``.npz``/``.ts``) are taken as they are (a ``.npy`` of windows is
     memory-mapped, not read: pretraining reads only the series it draws, so a source may be
-    larger than memory); recordings (CSV/Parquet) are
-    cut into windows of ``window_s`` seconds at each file's own rate
-    (:func:`swav_ts.data.sources.read_windows`), so that, resized to ``length`` points, every
-    window of the source is at one rate. Cases of different lengths are resized to ``length``
-    here (the model resizes every case to it anyway).
+    larger than memory); recordings (CSV/Parquet) are cut into windows of ``window_s``
+    seconds at each file's own rate (:func:`swav_ts.data.sources.iter_recording_windows`), so
+    that, resized to ``length`` points, every window of the source is at one rate, and their
+    units are made g and rad/s (``units`` declares them; undeclared ones are detected). Cases
+    of different lengths are resized to ``length`` here (the model resizes every case to it
+    anyway).
+
+    Parameters
+    ----------
+    spill_dir : str or Path, optional
+        For recordings: write each recording's windows, resized to ``length``, to a file in
+        this folder as it is read, and return the file memory-mapped, so that a source larger
+        than memory holds one recording in memory at a time. Without it the windows are
+        collected in memory. The file (``source-*.f32``) must outlive the returned array.
 
     Raises
     ------
@@ -141,14 +156,45 @@ def read_source(
         No case, or cases with different channel counts (the message names the source, the
         case and both counts: give each channel set its own source).
     """
-    from swav_ts.data.sources import read_windows
+    from swav_ts.data.sources import iter_recording_windows, read_windows, resolve_source
 
     if isinstance(source, (str, Path)) and str(source).lower().endswith(".npy"):
         X = np.load(source, mmap_mode="r", allow_pickle=False)
         if X.ndim == 3:  # windows stay on disk: only the series drawn are read
             return _check_cases(X, f"source {str(source)!r}", lazy=True)
-    cases, ids, _ = read_windows(source, window_s, canonical_units=True, **read_options)
-    return stack_cases(cases, ids, length, str(source))
+    src = resolve_source(source, **read_options)
+    if spill_dir is None or not src.named_channels or src.kind == "array":
+        cases, ids, _ = read_windows(src, window_s, canonical_units=True, units=units)
+        return stack_cases(cases, ids, length, str(source))
+    parts = iter_recording_windows(src, window_s, canonical_units=True, units=units)
+    return _spill(parts, Path(spill_dir), length, str(source))
+
+
+def _spill(parts: Iterable, folder: Path, length: int, name: str) -> np.memmap:
+    """Windows of recordings, each resized to ``length``, appended to one float32 file as
+    they come; the file memory-mapped as (n_cases, n_channels, length)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n_cases, n_channels = 0, None
+    spill = tempfile.NamedTemporaryFile(dir=folder, prefix="source-", suffix=".f32", delete=False)
+    with spill as f:
+        path = Path(f.name)
+        for part in parts:
+            if len(part.windows) == 0:
+                continue
+            if n_channels is None:
+                n_channels = part.windows.shape[1]
+            if part.windows.shape[1] != n_channels:
+                raise ValueError(
+                    f"source {name!r}: recording {part.recording_id} has "
+                    f"{part.windows.shape[1]} channels, the first has {n_channels}; give each "
+                    "channel set its own source"
+                )
+            f.write(np.ascontiguousarray(resize_cases(part.windows, length), "<f4").tobytes())
+            f.flush()  # on disk before the next recording is read
+            n_cases += len(part.windows)
+    if n_channels is None:
+        raise ValueError(f"source {name!r} gave no case")
+    return np.memmap(path, dtype="<f4", mode="r", shape=(n_cases, n_channels, length))
 
 
 def named_triplets(source: Any, **read_options: Any) -> list[tuple[int, int, int]]:

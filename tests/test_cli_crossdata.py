@@ -141,3 +141,64 @@ def test_triplets_are_recognised_by_name_in_pretraining_and_embedding(tmp_path, 
     assert main(["embed", "--model", "motion-50hz", "--input", ts, "--out", str(out),
                  "--triplets"]) == 2  # fmt: skip
     assert "--triplets: motion-50hz has a fixed channel set" in capsys.readouterr().err
+
+
+def test_recordings_are_read_one_at_a_time_into_a_file_on_disk(tmp_path, monkeypatch):
+    """A source of recordings larger than memory: each recording's windows are written to the
+    spill file before the next recording is read, and the source comes back memory-mapped,
+    equal to the windows read in memory."""
+    import swav_ts.data.sources as sources
+    from swav_ts.crossdata import read_source, resize_cases
+
+    for i, rate in enumerate((50.0, 50.0, 20.0)):
+        _imu_csv(tmp_path / f"rec{i}.csv", rate_hz=rate, seconds=10.0 + 5 * i)
+    glob = str(tmp_path / "rec*.csv")
+    in_memory = read_source(glob, length=32, window_s=2.56)
+    spill_dir = tmp_path / "spill"
+    written_before_read = []
+    real_read = sources.read_recording
+
+    def read_recording(*args, **kwargs):
+        files = list(spill_dir.glob("source-*.f32"))
+        written_before_read.append(files[0].stat().st_size if files else 0)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "read_recording", read_recording)
+    spilled = read_source(glob, length=32, window_s=2.56, spill_dir=spill_dir)
+    assert isinstance(spilled, np.memmap) and spilled.shape == (*in_memory.shape[:2], 32)
+    np.testing.assert_allclose(spilled, resize_cases(in_memory, 32), rtol=1e-6, atol=1e-6)
+    # 3, 5 and 7 windows of 2.56 s, each window 6 x 32 float32 numbers
+    assert written_before_read == [0, 3 * 6 * 32 * 4, 8 * 6 * 32 * 4]
+
+
+def test_a_recording_with_other_channels_is_named_when_spilled(tmp_path):
+    import pandas as pd
+
+    from swav_ts.crossdata import read_source
+
+    _imu_csv(tmp_path / "a.csv")
+    df = pd.read_csv(_imu_csv(tmp_path / "b.csv")).drop(columns=["gyro_x", "gyro_y", "gyro_z"])
+    df.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(ValueError, match="recording b has 3 channels, the first has 6"):
+        read_source(str(tmp_path / "*.csv"), window_s=2.56, spill_dir=tmp_path / "spill")
+
+
+def test_pretrain_crossdata_keeps_recordings_on_disk(tmp_path, monkeypatch):
+    import tempfile
+
+    _imu_csv(tmp_path / "rec.csv")
+    ts = f"racket={UEA / 'RacketSports_TRAIN.ts'}"
+    argv = ["pretrain-crossdata", "--source", ts, "--source", f"imu={tmp_path / 'rec.csv'}"]
+    argv += ["--window-s", "2.56", "--n-cases", "64", "--length", "32", *TINY]
+    # --cache-dir: the recordings' windows stay there (7 windows x 6 x 32 float32); the .ts
+    # source is read by its reader, in memory
+    assert main([*argv, "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "a")]) == 0
+    kept = list((tmp_path / "cache").iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_size == 7 * 6 * 32 * 4
+    # without it: a temporary folder, removed at the end
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert list((tmp_path / "tmp").iterdir()) == []
+    a = load_model(tmp_path / "a.safetensors").corpus_counts_
+    assert a == load_model(tmp_path / "b.safetensors").corpus_counts_

@@ -35,6 +35,8 @@ from swav_ts.data.recording import ReadReport, Recording
 __all__ = [
     "BUNDLED",
     "RecordingSource",
+    "RecordingWindows",
+    "iter_recording_windows",
     "load_windows",
     "read_windows",
     "resolve_source",
@@ -365,8 +367,8 @@ def read_windows(
 
     Parameters
     ----------
-    source : str, Path, array or list of Recording
-        As :func:`resolve_source` takes it.
+    source : str, Path, array, list of Recording, or RecordingSource
+        As :func:`resolve_source` takes it, or what it returned.
     window_s, stride_s : float, optional
         Needed for recordings; ignored for window sources.
     canonical_units : bool
@@ -394,18 +396,52 @@ def read_windows(
         A recording source without ``window_s`` (the message names the source), or one
         shorter than a window.
     """
-    from swav_ts.data.windows import cut_windows, plan_recording
-
-    src = resolve_source(source, **read_options)
+    if isinstance(source, RecordingSource):
+        src = source
+    else:
+        src = resolve_source(source, **read_options)
     if src.kind in ("array", "ts") or (src.kind == "memory" and not src.named_channels):
         cases = [np.asarray(r.signals, dtype=np.float32) for r in src.recordings()]
         return cases, np.arange(len(cases)).astype(str), None
+    windows, ids, starts = [], [], []
+    for part in iter_recording_windows(src, window_s, stride_s, canonical_units, units):
+        windows.extend(part.windows)
+        ids.extend([part.recording_id] * len(part.windows))
+        starts.append(part.start_times_s)
+    return windows, np.asarray(ids, dtype=str), np.concatenate(starts).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class RecordingWindows:
+    """The windows cut from one recording (:func:`iter_recording_windows`)."""
+
+    recording_id: str
+    windows: np.ndarray  # (n, n_channels, n_timepoints) float32
+    start_times_s: np.ndarray  # (n,) float64
+
+
+def iter_recording_windows(
+    src: RecordingSource,
+    window_s: float | None,
+    stride_s: float | None = None,
+    canonical_units: bool = False,
+    units: Mapping[str, str] | None = None,
+) -> Iterator[RecordingWindows]:
+    """The windows of a source of recordings, one recording at a time, so that a source
+    larger than memory can be read through (:func:`read_windows` collects them).
+
+    Raises
+    ------
+    ValueError
+        No ``window_s`` (the message names the source), or a recording shorter than a window.
+    """
+    from swav_ts.data.windows import cut_windows, plan_recording
+
     if window_s is None:
         raise ValueError(
             f"{src.description} holds recordings: give window_s (--window-s) to cut them "
             "into windows"
         )
-    windows, ids, starts = [], [], []
     for r in src.recordings():
         signals = r.signals
         if canonical_units:
@@ -415,7 +451,6 @@ def read_windows(
             for line in said:
                 logger.warning("%s", line)
         plan = plan_recording(r, window_s, stride_s or window_s)
-        windows.extend(np.asarray(cut_windows(signals, plan.start, plan.length), np.float32))
-        ids.extend([r.recording_id] * len(plan))
-        starts.append(r.start_time + plan.start / r.rate_hz)
-    return windows, np.asarray(ids, dtype=str), np.concatenate(starts).astype(np.float64)
+        windows = np.asarray(cut_windows(signals, plan.start, plan.length), np.float32)
+        starts = (r.start_time + plan.start / r.rate_hz).astype(np.float64)
+        yield RecordingWindows(r.recording_id, windows, starts)
