@@ -189,6 +189,7 @@ def run_lodo(
     readouts: Sequence[str] = ("concat",),
     hapt_split: str = "test",
     triplets: bool = False,
+    extra_sources: Sequence[str] = (),
     models_dir: str | None = None,
     data_dirs: Sequence[str] = (),
     out_dir: str = "runs/bench_crossdata",
@@ -205,8 +206,11 @@ def run_lodo(
     the method ``crossdata``; several: ``crossdata-<readout>`` each); ``hapt_split``: HAPT
     scored on its test subjects or on the validation folds of its training subjects (for
     choosing a design); ``triplets``: the sets' 3-axis sensors declared (:data:`TRIPLETS`,
-    :func:`run_crossdata`); ``models_dir``: the cross-data-set models are saved there as
-    ``<held-out>-seed<seed>.safetensors`` and loaded instead of pretrained when present."""
+    :func:`run_crossdata`); ``extra_sources``: ``NAME=PATH`` sources outside the panel (any
+    :func:`swav_ts.crossdata.read_source` reads, e.g. ``datasets/watch/watch_windows.npy``)
+    in every corpus, never held out or scored; ``models_dir``: the cross-data-set models are
+    saved there as ``<held-out>-seed<seed>.safetensors`` and loaded instead of pretrained
+    when present."""
     from swav_ts.bench.panel import run_peer, run_swav_defaults
     from swav_ts.bench.uea import default_uea_dir
 
@@ -218,6 +222,7 @@ def run_lodo(
             f"{', '.join(METHODS)}; sets: {', '.join(PANEL)}; readouts: {', '.join(READOUTS)}"
         )
     names = {r: "crossdata" if len(readouts) == 1 else f"crossdata-{r}" for r in readouts}
+    extras = _extra_sources(extra_sources, length)
     torch.set_num_threads(threads)
     dirs = [str(default_uea_dir()), *data_dirs]
     path = Path(json_path) if json_path else Path(out_dir) / "crossdata.json"
@@ -230,6 +235,7 @@ def run_lodo(
         "readouts": list(readouts),
         "hapt_split": hapt_split,
         **({"triplets": True} if triplets else {}),  # runs without keep their settings
+        **({"extra_sources": list(extra_sources)} if extra_sources else {}),
     }
     result: dict[str, Any] = {"benchmark": "crossdata", "label": "lodo", "settings": settings}
     if path.is_file():
@@ -255,6 +261,7 @@ def run_lodo(
                 if method == "crossdata":
                     pool = {name: sets[name] for name in corpus if name != heldout}
                     pool[heldout] = data  # left out of the corpus by run_crossdata
+                    pool.update(extras)
                     model_path = (
                         Path(models_dir) / f"{heldout}-seed{seed}.safetensors"
                         if models_dir
@@ -297,6 +304,27 @@ def run_lodo(
     return result
 
 
+def _extra_sources(specs: Sequence[str], length: int) -> dict[str, dict[str, Any]]:
+    """``NAME=PATH`` sources outside the panel, read once, as ``{name: {"Xtr": cases}}``."""
+    from swav_ts.crossdata import read_source
+
+    extras: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, where = spec.partition("=")
+        if not sep or not name or not where:
+            raise ValueError(
+                f"--extra-source {spec!r}: give NAME=PATH, e.g. "
+                "watch=datasets/watch/watch_windows.npy"
+            )
+        if name in PANEL or name in extras:
+            raise ValueError(
+                f"--extra-source {name!r}: the name is a panel set's or given twice; name each "
+                "extra source once, differently from the panel's sets"
+            )
+        extras[name] = {"name": name, "Xtr": read_source(where, length)}
+    return extras
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command line: run the benchmark, or ``--report`` finished runs together."""
     p = argparse.ArgumentParser(
@@ -319,6 +347,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="declare the 3-axis sensors of HAPT, BasicMotions and RacketSports: their "
         "magnitudes join the corpus (under random rotations) and the embedding",
+    )
+    p.add_argument(
+        "--extra-source",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        dest="extra_sources",
+        help="a source outside the panel in every corpus (never held out or scored), e.g. "
+        "watch=datasets/watch/watch_windows.npy; repeat for each",
     )
     p.add_argument(
         "--models", default=None, dest="models_dir", help="save (and reuse) the pretrained models"

@@ -83,3 +83,33 @@ def test_readouts_share_one_pretraining_and_saved_models_are_reused(tmp_path, mo
     assert runs[0]["corpus"]["RacketSports"]["held"] == 151 * 8
     with pytest.raises(ValueError, match="unknown method, set or readout 'sum'"):
         run_lodo(json_path=str(tmp_path / "d.json"), **{**kwargs, "readouts": ["sum"]})
+
+
+@pytest.mark.slow
+def test_an_extra_source_joins_every_corpus_and_is_never_scored(tmp_path):
+    import numpy as np
+
+    watch = tmp_path / "watch.npy"
+    np.save(watch, np.random.default_rng(0).normal(size=(20, 3, 40)).astype(np.float16))
+    kwargs = dict(
+        datasets=["BasicMotions"],
+        methods=["crossdata"],
+        n_cases=96,
+        length=32,
+        corpus=["BasicMotions", "RacketSports"],
+        overrides=TINY,
+        models_dir=str(tmp_path / "models"),
+        out_dir=str(tmp_path),
+        threads=1,
+    )
+    res = run_lodo(json_path=str(tmp_path / "a.json"), extra_sources=[f"watch={watch}"], **kwargs)
+    (run,) = res["runs"]
+    assert run["dataset"] == "BasicMotions" and run["dim"] == 6 * (8 + 2)
+    assert {k: v["held"] for k, v in run["corpus"].items()} == {"RacketSports": 906, "watch": 60}
+    assert res["settings"]["extra_sources"] == [f"watch={watch}"]
+    # the model saved with the extra source is not taken for a corpus without it
+    with pytest.raises(ValueError, match="pretrained with other settings.*corpus"):
+        run_lodo(json_path=str(tmp_path / "b.json"), **kwargs)
+    for spec, message in ((str(watch), "give NAME=PATH"), (f"RacketSports={watch}", "panel")):
+        with pytest.raises(ValueError, match=message):
+            run_lodo(json_path=str(tmp_path / "c.json"), extra_sources=[spec], **kwargs)
