@@ -49,20 +49,25 @@ def _fail(*args, **kwargs):
     raise AssertionError("a finished result was run again")
 
 
-@pytest.mark.slow
-def test_readouts_share_one_pretraining_and_saved_models_are_reused(tmp_path, monkeypatch):
-    kwargs = dict(
+def _saved_models(tmp_path, **settings):
+    """BasicMotions held out, RacketSports the corpus, models saved under tmp_path/models."""
+    return dict(
         datasets=["BasicMotions"],
         methods=["crossdata"],
         n_cases=96,
         length=32,
         corpus=["BasicMotions", "RacketSports"],
         overrides=TINY,
-        readouts=["concat", "mean-max"],
         models_dir=str(tmp_path / "models"),
         out_dir=str(tmp_path),
         threads=1,
+        **settings,
     )
+
+
+@pytest.mark.slow
+def test_readouts_share_one_pretraining_and_saved_models_are_reused(tmp_path, monkeypatch):
+    kwargs = _saved_models(tmp_path, readouts=["concat", "mean-max"])
     first = run_lodo(json_path=str(tmp_path / "a.json"), **kwargs)["runs"]
     assert [r["method"] for r in first] == ["crossdata-concat", "crossdata-mean-max"]
     assert [r["dim"] for r in first] == [6 * (8 + 2), 2 * 8 + 2 * 6]
@@ -91,17 +96,7 @@ def test_an_extra_source_joins_every_corpus_and_is_never_scored(tmp_path):
 
     watch = tmp_path / "watch.npy"
     np.save(watch, np.random.default_rng(0).normal(size=(20, 3, 40)).astype(np.float16))
-    kwargs = dict(
-        datasets=["BasicMotions"],
-        methods=["crossdata"],
-        n_cases=96,
-        length=32,
-        corpus=["BasicMotions", "RacketSports"],
-        overrides=TINY,
-        models_dir=str(tmp_path / "models"),
-        out_dir=str(tmp_path),
-        threads=1,
-    )
+    kwargs = _saved_models(tmp_path)
     res = run_lodo(json_path=str(tmp_path / "a.json"), extra_sources=[f"watch={watch}"], **kwargs)
     (run,) = res["runs"]
     assert run["dataset"] == "BasicMotions" and run["dim"] == 6 * (8 + 2)
