@@ -163,7 +163,7 @@ def read_source(
         if X.ndim == 3:  # windows stay on disk: only the series drawn are read
             return _check_cases(X, f"source {str(source)!r}", lazy=True)
     src = resolve_source(source, **read_options)
-    if spill_dir is None or not src.named_channels or src.kind == "array":
+    if spill_dir is None or not src.named_channels:  # windows (arrays, .ts) as they are
         cases, ids, _ = read_windows(src, window_s, canonical_units=True, units=units)
         return stack_cases(cases, ids, length, str(source))
     parts = iter_recording_windows(src, window_s, canonical_units=True, units=units)
@@ -176,24 +176,28 @@ def _spill(parts: Iterable, folder: Path, length: int, name: str) -> np.memmap:
     folder.mkdir(parents=True, exist_ok=True)
     n_cases, n_channels = 0, None
     spill = tempfile.NamedTemporaryFile(dir=folder, prefix="source-", suffix=".f32", delete=False)
-    with spill as f:
-        path = Path(f.name)
-        for part in parts:
-            if len(part.windows) == 0:
-                continue
-            if n_channels is None:
-                n_channels = part.windows.shape[1]
-            if part.windows.shape[1] != n_channels:
-                raise ValueError(
-                    f"source {name!r}: recording {part.recording_id} has "
-                    f"{part.windows.shape[1]} channels, the first has {n_channels}; give each "
-                    "channel set its own source"
-                )
-            f.write(np.ascontiguousarray(resize_cases(part.windows, length), "<f4").tobytes())
-            f.flush()  # on disk before the next recording is read
-            n_cases += len(part.windows)
-    if n_channels is None:
-        raise ValueError(f"source {name!r} gave no case")
+    path = Path(spill.name)
+    try:
+        with spill as f:
+            for part in parts:
+                if len(part.windows) == 0:
+                    continue
+                if n_channels is None:
+                    n_channels = part.windows.shape[1]
+                if part.windows.shape[1] != n_channels:
+                    raise ValueError(
+                        f"source {name!r}: recording {part.recording_id} has "
+                        f"{part.windows.shape[1]} channels, the first has {n_channels}; give "
+                        "each channel set its own source"
+                    )
+                f.write(np.ascontiguousarray(resize_cases(part.windows, length), "<f4").tobytes())
+                f.flush()  # on disk before the next recording is read
+                n_cases += len(part.windows)
+        if n_channels is None:
+            raise ValueError(f"source {name!r} gave no case")
+    except BaseException:
+        path.unlink(missing_ok=True)  # no partial file left in a kept --cache-dir
+        raise
     return np.memmap(path, dtype="<f4", mode="r", shape=(n_cases, n_channels, length))
 
 

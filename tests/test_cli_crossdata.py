@@ -181,6 +181,7 @@ def test_a_recording_with_other_channels_is_named_when_spilled(tmp_path):
     df.to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(ValueError, match="recording b has 3 channels, the first has 6"):
         read_source(str(tmp_path / "*.csv"), window_s=2.56, spill_dir=tmp_path / "spill")
+    assert list((tmp_path / "spill").iterdir()) == []  # no partial file left behind
 
 
 def test_pretrain_crossdata_keeps_recordings_on_disk(tmp_path, monkeypatch):

@@ -373,8 +373,9 @@ def read_windows(
         Needed for recordings; ignored for window sources.
     canonical_units : bool
         Convert the recognised motion sensors of named recordings to g and rad/s
-        (:func:`swav_ts.data.units.conform_units`), each conversion logged in one line;
-        a declared unit the data contradicts is an error. Unnamed windows are left as they
+        (:func:`swav_ts.data.units.in_canonical_units`), each conversion logged in one line
+        (a warning the first time, INFO for the other recordings); a declared unit the data
+        contradicts is an error. Unnamed windows are left as they
         are.
     units : mapping, optional
         Declared units by sensor kind or channel name (``{"acc": "m/s^2"}``); undeclared
@@ -442,15 +443,13 @@ def iter_recording_windows(
             f"{src.description} holds recordings: give window_s (--window-s) to cut them "
             "into windows"
         )
-    for r in src.recordings():
-        signals = r.signals
-        if canonical_units:
-            from swav_ts.data.units import conform_units
+    recordings = src.recordings()
+    if canonical_units:
+        from swav_ts.data.units import in_canonical_units
 
-            signals, _, said = conform_units(signals, r.channel_names, units, r.recording_id)
-            for line in said:
-                logger.warning("%s", line)
+        recordings = in_canonical_units(recordings, units)
+    for r in recordings:
         plan = plan_recording(r, window_s, stride_s or window_s)
-        windows = np.asarray(cut_windows(signals, plan.start, plan.length), np.float32)
+        windows = np.asarray(cut_windows(r.signals, plan.start, plan.length), np.float32)
         starts = (r.start_time + plan.start / r.rate_hz).astype(np.float64)
         yield RecordingWindows(r.recording_id, windows, starts)
